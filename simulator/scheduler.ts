@@ -1,0 +1,216 @@
+// Why: the simulator's only source of time. It keeps every pending event (latencies, controller work, XState's
+// own `after` timers through its SimulatedClock) in one queue, advances virtual time to the next one, and drains
+// promise microtasks between events, so one seed gives one order of events.
+import { SimulatedClock } from 'xstate';
+
+export type TimerId = number;
+
+interface Entry {
+  atMs: number;
+  seq: number;
+  id: TimerId;
+  label: string;
+  fn: () => void;
+}
+
+/** A binary min-heap on (atMs, seq): ties keep their scheduling order. */
+class EventHeap {
+  private readonly items: Entry[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  peek(): Entry | undefined {
+    return this.items[0];
+  }
+  push(e: Entry): void {
+    const a = this.items;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(a[i], a[p])) break;
+      [a[i], a[p]] = [a[p], a[i]];
+      i = p;
+    }
+  }
+  pop(): Entry | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && less(a[l], a[m])) m = l;
+        if (r < a.length && less(a[r], a[m])) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m], a[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+function less(x: Entry, y: Entry): boolean {
+  return x.atMs < y.atMs || (x.atMs === y.atMs && x.seq < y.seq);
+}
+
+/**
+ * XState's SimulatedClock, driven by the scheduler: every timer an actor sets also wakes the scheduler at its
+ * due time, and the scheduler moves the clock there (which fires the actor's timers in order).
+ */
+class DrivenSimulatedClock extends SimulatedClock {
+  constructor(private readonly onTimer: (dueMs: number) => void) {
+    super();
+  }
+  override setTimeout(fn: (...args: any[]) => void, timeout: number): number {
+    const id = super.setTimeout(fn, timeout);
+    this.onTimer(this.now() + Math.max(0, timeout));
+    return id;
+  }
+}
+
+/**
+ * Waits for every pending promise reaction. A macrotask boundary runs only after the whole microtask queue is
+ * empty, and no real I/O or timer runs in the simulated world, so this is deterministic.
+ */
+export function drainMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export interface RunLimits {
+  /** Stop before the first event later than this virtual time. */
+  untilMs?: number;
+  /** Stop after this many events (a bound on every loop). */
+  maxEvents?: number;
+  /** Stop as soon as this returns true (checked after each event). */
+  stopWhen?: () => boolean;
+  /** Called after each event, with its label; a throw ends the run with that error. */
+  afterEvent?: (label: string) => void;
+}
+
+export interface RunResult {
+  events: number;
+  reason: 'idle' | 'until' | 'maxEvents' | 'stopped';
+  nowMs: number;
+}
+
+export class Scheduler {
+  /** Pass this to createActor({ clock }) so XState's timers run on virtual time. */
+  readonly xstateClock: SimulatedClock;
+  private readonly heap = new EventHeap();
+  private readonly cancelled = new Set<TimerId>();
+  private seq = 0;
+  private nextId = 1;
+  private nowMs: number;
+  private holds = 0;
+  private processed = 0;
+
+  constructor(readonly epochMs: number) {
+    this.nowMs = epochMs;
+    this.xstateClock = new DrivenSimulatedClock((dueMs) => this.at(dueMs, 'xstate.timer', () => {}));
+    this.xstateClock.set(epochMs);
+  }
+
+  now(): number {
+    return this.nowMs;
+  }
+
+  /** Events processed so far, over every run. */
+  get eventsProcessed(): number {
+    return this.processed;
+  }
+
+  get pending(): number {
+    return this.heap.size - this.cancelled.size;
+  }
+
+  at(atMs: number, label: string, fn: () => void): TimerId {
+    const id = this.nextId++;
+    this.heap.push({ atMs: Math.max(atMs, this.nowMs), seq: this.seq++, id, label, fn });
+    return id;
+  }
+
+  after(delayMs: number, label: string, fn: () => void): TimerId {
+    return this.at(this.nowMs + Math.max(0, delayMs), label, fn);
+  }
+
+  cancel(id: TimerId): void {
+    this.cancelled.add(id);
+  }
+
+  /** Resolves after `ms` of virtual time; rejects with the signal's reason when aborted first. */
+  sleep(ms: number, signal?: AbortSignal, label = 'sleep'): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        this.cancel(id);
+        reject(signal?.reason);
+      };
+      const id = this.after(ms, label, () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Marks real (outside) work in flight, such as an HTTP request to a simulated API server: while any hold
+   * is open the scheduler waits in real time instead of advancing virtual time. Returns the release.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (!released) {
+        released = true;
+        this.holds--;
+      }
+    };
+  }
+
+  /** Runs events in virtual-time order until idle or a limit. */
+  async run(limits: RunLimits = {}): Promise<RunResult> {
+    let events = 0;
+    const maxEvents = limits.maxEvents ?? Number.POSITIVE_INFINITY;
+    await this.settle();
+    for (;;) {
+      if (limits.stopWhen?.()) return { events, reason: 'stopped', nowMs: this.nowMs };
+      if (events >= maxEvents) return { events, reason: 'maxEvents', nowMs: this.nowMs };
+      const next = this.popLive();
+      if (!next) return { events, reason: 'idle', nowMs: this.nowMs };
+      if (limits.untilMs !== undefined && next.atMs > limits.untilMs) {
+        this.heap.push(next);
+        this.nowMs = Math.max(this.nowMs, limits.untilMs);
+        this.xstateClock.set(this.nowMs);
+        return { events, reason: 'until', nowMs: this.nowMs };
+      }
+      this.nowMs = next.atMs;
+      this.xstateClock.set(this.nowMs);
+      next.fn();
+      events++;
+      this.processed++;
+      await this.settle();
+      limits.afterEvent?.(next.label);
+    }
+  }
+
+  private popLive(): Entry | undefined {
+    for (;;) {
+      const e = this.heap.pop();
+      if (!e) return undefined;
+      if (this.cancelled.delete(e.id)) continue;
+      return e;
+    }
+  }
+
+  /** Drains microtasks, then waits out any outside work in flight. */
+  private async settle(): Promise<void> {
+    await drainMicrotasks();
+    while (this.holds > 0) await drainMicrotasks();
+  }
+}

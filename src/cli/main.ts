@@ -1,0 +1,37 @@
+// Why: `failoverctl`, the operator's command line. Each capability adds its commands here; the commands
+// themselves live in sibling files.
+import { Command, CommanderError } from 'commander';
+import { registerSimulate } from './simulate.ts';
+import { UsageError } from './usage-error.ts';
+
+export function buildProgram(out: (s: string) => void, err: (s: string) => void): Command {
+  const program = new Command('failoverctl')
+    .description('Failover Engine: explicit state charts that move applications between sites.')
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: err });
+  registerSimulate(program, out);
+  program
+    .command('start')
+    .description('Run the main job on the embedded default: a simulated failover of the sample group.')
+    .action(async () => {
+      await program.parseAsync(['node', 'failoverctl', 'simulate', '--seed', '1'], { from: 'node' });
+    });
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 bad input). */
+export async function main(argv: string[], out = (s: string) => void process.stdout.write(s), err = (s: string) => void process.stderr.write(s)): Promise<number> {
+  const program = buildProgram(out, err);
+  try {
+    await program.parseAsync(argv, { from: 'node' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`failoverctl: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    err(`failoverctl: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}

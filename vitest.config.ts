@@ -1,0 +1,11 @@
+// Why: one place for vitest settings; property suites can be long, so the per-test timeout is generous.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
