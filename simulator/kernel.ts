@@ -65,6 +65,7 @@ export class SimKernel {
   private readonly invariants: Invariant[] = [];
   private readonly violations = new Map<string, InvariantResult>();
   private readonly down = new Set<string>();
+  private readonly partyListeners = new Set<(party: string, isDown: boolean) => void>();
   private readonly faultRnd;
   private readonly latencyRnd;
 
@@ -108,6 +109,13 @@ export class SimKernel {
     if (isDown) this.down.add(party);
     else this.down.delete(party);
     this.emit(isDown ? 'party.down' : 'party.up', { party });
+    for (const l of [...this.partyListeners]) l(party, isDown);
+  }
+
+  /** Calls `listener` whenever a party goes down or comes back up (a watch ends when its API server goes down). */
+  onPartyChange(listener: (party: string, isDown: boolean) => void): () => void {
+    this.partyListeners.add(listener);
+    return () => this.partyListeners.delete(listener);
   }
 
   isDown(party: string): boolean {

@@ -122,32 +122,50 @@ export interface GlobalStatePort {
   setSuspended(groupId: string, suspended: boolean, reason: string | undefined, opts?: CallOpts): Promise<GroupRecord>;
   /**
    * Takes the lock if it is free or its lease has expired, and bumps the fencing token. Re-acquiring with
-   * the same leaseToken while still held is idempotent (same fencing token). Conflict `Locked` otherwise.
+   * the same leaseToken (and holder) while its lease is live is idempotent: same fencing token, the lease is
+   * extended to now + ttlMs. Conflict `Locked` otherwise; `Suspended` when the group is suspended (a live
+   * re-acquire still succeeds). A lease that expired before the re-run is taken afresh with a new token.
    */
   acquireLock(groupId: string, input: AcquireLockInput, opts?: CallOpts): Promise<GroupRecord>;
-  /** Extends the lease; Conflict `LeaseLost` if the lease expired or the token is not the holder's. */
+  /** Extends the lease to now + ttlMs; Conflict `LeaseLost` if the lease expired or the token is not the holder's. */
   renewLock(groupId: string, proof: LeaseProof, ttlMs: number, opts?: CallOpts): Promise<GroupRecord>;
-  /** Releases the lock if this lease still holds it; resolves false when it was not held by this lease. */
+  /**
+   * Releases the lock if this lease still holds it (live or expired); resolves false when it was not held by
+   * this lease (so a re-run is harmless). Releasing never changes the fencing token.
+   */
   releaseLock(groupId: string, leaseToken: string, opts?: CallOpts): Promise<boolean>;
-  /** Sets the volume hand-off state; guarded by the live lease and fencing token. */
+  /**
+   * Sets the volume hand-off state (stamped with the proof's fencing token); guarded by the live lease and
+   * fencing token. Re-running it when the record already holds this very hand-off with this fencing token is
+   * a success even if the lease has gone since (the earlier call applied, its answer was lost).
+   */
   setVolumeState(groupId: string, proof: LeaseProof, handoff: Omit<VolumeHandoff, 'fencingToken' | 'updatedAtMs'>, opts?: CallOpts): Promise<GroupRecord>;
-  /** Merges `metadata` keys; guarded by the live lease and fencing token. */
+  /**
+   * Shallow merge: each top-level key replaces the stored one, a null value removes the key. Guarded by the
+   * live lease and fencing token.
+   */
   patchMetadata(groupId: string, proof: LeaseProof, metadata: JsonObject, opts?: CallOpts): Promise<GroupRecord>;
   /**
    * Moves ownership from `from` to `to` when the record is still owned by `from` at `expectedVersion`
-   * (version + 1, previousOwner = from). With a proof it is also guarded by the lease; without one
-   * (fencing an unreachable source) the version compare-and-set alone decides.
+   * (version + 1, previousOwner = from, lastFailover). With a proof it is also guarded by the lease, and the
+   * holder keeps its lock. Without one (fencing an unreachable source) the version compare-and-set alone
+   * decides, and the same write revokes any lock and bumps the fencing token, so every earlier proof (the old
+   * owner's) is refused from then on; the new owner then acquires the lock afresh. Re-running a transfer that
+   * applied (same failoverId, from, to, expectedVersion) resolves with the record instead of a Conflict.
    */
   transferOwnership(
     groupId: string,
     input: { from: string; to: string; expectedVersion: number; failoverId: string; proof?: LeaseProof },
     opts?: CallOpts,
   ): Promise<GroupRecord>;
-  /** Records a cluster's heartbeat and health (not safety-critical: last writer wins). */
+  /** Records a cluster's heartbeat and health (not safety-critical: last writer wins). NotFound for an unknown group. */
   heartbeat(status: Omit<ClusterStatusRecord, 'lastHeartbeatMs'>, opts?: CallOpts): Promise<ClusterStatusRecord>;
   listClusters(groupId: string, opts?: CallOpts): Promise<ClusterStatusRecord[]>;
-  /** Records a failover's outcome once: resolves false if this failoverId is already recorded. */
+  /**
+   * Records a failover's outcome once: resolves false if this failoverId is already recorded for the group
+   * (the first record wins, whatever the re-run carries). NotFound for an unknown group.
+   */
   recordHistory(entry: HistoryRecord, opts?: CallOpts): Promise<boolean>;
-  /** Newest first. */
+  /** Newest first (by endMs, then failoverId, both descending). An unknown group lists nothing. */
   listHistory(groupId: string, opts?: CallOpts & { limit?: number }): Promise<HistoryRecord[]>;
 }

@@ -1,0 +1,580 @@
+// Why: the stages and tasks of each side of a failover as plain data (which actor each task invokes, what its
+// failure policy is, where each outcome of a wait leads), so the chart (failover.machine.ts) is generated from one
+// readable table and status (failover.status.ts) can order progression by it. The reference runs "source 1–3,
+// target 4–5"; here each operator's actor is one branch of the same chart.
+import type { FailoverMode } from './failover.types.ts';
+
+export const CONSISTENCY_STAGES = [
+  'Initialization',
+  'SourceClusterShutdown',
+  'VolumeTransitionSource',
+  'VolumeTransitionTarget',
+  'TargetClusterActivation',
+  'Completion',
+  'Rollback',
+] as const;
+export const UPTIME_STAGES = ['Initialization', 'TargetClusterPreparation', 'TrafficTransition', 'SourceClusterDeactivation', 'Completion', 'Rollback'] as const;
+export type StageName = (typeof CONSISTENCY_STAGES)[number] | (typeof UPTIME_STAGES)[number];
+
+export function stagesOf(mode: FailoverMode): readonly StageName[] {
+  return mode === 'CONSISTENCY' ? CONSISTENCY_STAGES : UPTIME_STAGES;
+}
+
+/** 1-based, as the reference numbers stages. */
+export function stageIndexOf(mode: FailoverMode, stage: StageName): number {
+  const i = stagesOf(mode).indexOf(stage);
+  if (i < 0) throw new Error(`stage ${stage} is not a ${mode} stage`);
+  return i + 1;
+}
+
+/** Task names as the reference writes them in status.state (`TASK_<TaskName>`). */
+export type TaskName =
+  | 'ValidateFailover'
+  | 'AcquireLock'
+  | 'UpdateNetworkResources'
+  | 'DisableFluxReconciliation'
+  | 'SuspendCronJobs'
+  | 'ScaleDownWorkloads'
+  | 'WaitForWorkloadsScaledDown'
+  | 'DemoteVolumes'
+  | 'WaitForVolumesDemoted'
+  | 'MarkVolumesReadyForPromotion'
+  | 'WaitForVolumesReadyForPromotion'
+  | 'PromoteVolumes'
+  | 'WaitForVolumesPromoted'
+  | 'VerifyDataAvailability'
+  | 'ScaleUpWorkloads'
+  | 'ResumeCronJobs'
+  | 'TriggerFluxReconciliation'
+  | 'WaitForTargetReady'
+  | 'UpdateGlobalState'
+  | 'RecordFailoverHistory'
+  | 'ReleaseLock'
+  | 'WaitForFailoverCompletion'
+  | 'MarkTargetReadyForTraffic'
+  | 'WaitForTargetReadyForTraffic'
+  | 'MarkTrafficTransitionComplete'
+  | 'WaitForTrafficTransitionComplete'
+  | 'FenceSourceCluster'
+  | 'TransferOwnership'
+  | 'UnfenceSourceCluster'
+  | 'RestoreSourceVolumes'
+  | 'WaitForSourceVolumesPromoted'
+  | 'RestoreWorkloads'
+  | 'ResumeFluxReconciliation'
+  | 'RestoreNetworkResources'
+  | 'MarkFailoverFailed'
+  | 'StopTargetWorkloads'
+  | 'DemoteTargetVolumes'
+  | 'WaitForTargetVolumesDemoted';
+
+/** The named actors of the failover chart (implemented in src/wire/cluster-failover.ts). */
+export type FailoverActorName =
+  | 'validateFailover'
+  | 'acquireLock'
+  | 'joinLease'
+  | 'renewLease'
+  | 'regainLease'
+  | 'waitUntil'
+  | 'probeReachability'
+  | 'disableNetwork'
+  | 'enableNetwork'
+  | 'disableFlux'
+  | 'resumeFlux'
+  | 'suspendCronJobs'
+  | 'resumeCronJobs'
+  | 'scaleDownWorkloads'
+  | 'waitForWorkloadsScaledDown'
+  | 'scaleUpWorkloads'
+  | 'waitForWorkloadsReady'
+  | 'demoteVolumes'
+  | 'waitForVolumesDemoted'
+  | 'promoteVolumes'
+  | 'waitForVolumesPromoted'
+  | 'verifyDataAvailability'
+  | 'setVolumeState'
+  | 'waitForPeer'
+  | 'transferOwnership'
+  | 'recordHistory'
+  | 'releaseLock'
+  | 'fenceSource'
+  | 'unfenceSource';
+
+/**
+ * What the failure of a task leads to once its retries are spent (or at once for a non-retryable error):
+ * - rollback: the task is before the point of no return: undo and give the group back to the source;
+ * - forward: only forward is safe: probe both clusters, then retry in a new round, or wait for a person when both
+ *   clusters are unreachable (ManualIntervention, resumed by itself when one is reachable again);
+ * - abort: nothing was changed yet (or only this side's bookkeeping): record history FAILED and stop.
+ */
+export type FailurePolicy = 'rollback' | 'forward' | 'abort';
+
+/** What a wait on the peer (through global state) or a lease join observed. */
+export type PeerObservation =
+  | 'JOINED'
+  | 'READY_FOR_PROMOTION'
+  | 'PROMOTED'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'OWNED'
+  | 'ENDED_SUCCESS'
+  | 'ENDED_FAILED'
+  | 'ENDED_ROLLED_BACK';
+
+/** Where an outcome leads: the next task, a final state, the rollback stage or the abort path. */
+export type Goto = 'next' | 'completed' | 'rolledBack' | 'failed' | 'rollback' | 'abort';
+
+/** Side effects a task's success records in context (metrics, proof, the point of no return). */
+export type TaskMark = 'proof' | 'version' | 'pointOfNoReturn' | 'downtimeStart' | 'downtimeEnd' | 'peerMetrics';
+
+export type WindowTag = 'dualPrimaryWindow' | 'sourceFenced';
+
+export interface TaskPlan {
+  /** The state key (camelCase, -ing for work in progress). */
+  key: string;
+  task: TaskName;
+  src: FailoverActorName;
+  policy: FailurePolicy;
+  /** Static input merged into the step's input (what to set, to which state). */
+  params?: Record<string, string | number | boolean | string[]>;
+  marks?: TaskMark[];
+  tags?: WindowTag[];
+  /** For waits on the peer: where each observation leads (unlisted observations fail the failover). */
+  outcomes?: Partial<Record<PeerObservation, Goto>>;
+}
+
+export interface StagePlan {
+  key: string;
+  stage: StageName;
+  tasks: TaskPlan[];
+}
+
+export type BranchKey = 'consistencySource' | 'consistencyTarget' | 'uptimeSource' | 'uptimeTarget' | 'unplannedTarget' | 'unplannedSource';
+
+export interface BranchPlan {
+  key: BranchKey;
+  /** The stage names used for progression (an unplanned failover follows the CONSISTENCY stages). */
+  mode: FailoverMode;
+  /** Runs before the lease is held (validation, lock). Empty for a side that only observes. */
+  init: StagePlan[];
+  /** Runs while the lease is held (renewed) and the transitory deadline is armed. */
+  work: StagePlan[];
+  /** The undo path (tasks are retried forward: a rollback never turns back). */
+  rollback: StagePlan;
+  /** The path when nothing was changed: history FAILED (and release the lock this side took). */
+  abort: StagePlan;
+  /** False for a side that only observes (it never holds the lease). */
+  holdsLease: boolean;
+}
+
+const t = (key: string, task: TaskName, src: FailoverActorName, policy: FailurePolicy, extra: Partial<TaskPlan> = {}): TaskPlan => ({
+  key,
+  task,
+  src,
+  policy,
+  ...extra,
+});
+
+const ENDINGS_WHILE_WAITING_FOR_SOURCE: Partial<Record<PeerObservation, Goto>> = {
+  FAILED: 'rolledBack',
+  ENDED_FAILED: 'failed',
+  ENDED_ROLLED_BACK: 'rolledBack',
+  ENDED_SUCCESS: 'completed',
+};
+
+const validate = t('validating', 'ValidateFailover', 'validateFailover', 'abort', { marks: ['version'] });
+const acquire = (rememberReplicas: boolean) =>
+  t('acquiringLock', 'AcquireLock', 'acquireLock', 'abort', { marks: ['proof'], params: { rememberReplicas } });
+const join = t('joiningLease', 'AcquireLock', 'joinLease', 'abort', {
+  marks: ['proof', 'version'],
+  outcomes: { JOINED: 'next', ...ENDINGS_WHILE_WAITING_FOR_SOURCE },
+});
+
+const abortTaker: StagePlan = {
+  key: 'aborting',
+  stage: 'Completion',
+  tasks: [
+    t('releasingLock', 'ReleaseLock', 'releaseLock', 'abort'),
+    t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'abort', { params: { status: 'FAILED' } }),
+  ],
+};
+const abortJoiner: StagePlan = {
+  key: 'aborting',
+  stage: 'Completion',
+  tasks: [t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'abort', { params: { status: 'FAILED' } })],
+};
+
+/** CONSISTENCY, source side: stages 1–3, then it waits for the target's outcome (and rolls back on FAILED). */
+const consistencySource: BranchPlan = {
+  key: 'consistencySource',
+  mode: 'CONSISTENCY',
+  holdsLease: true,
+  init: [{ key: 'initialization', stage: 'Initialization', tasks: [validate, acquire(false)] }],
+  work: [
+    {
+      key: 'sourceClusterShutdown',
+      stage: 'SourceClusterShutdown',
+      tasks: [
+        t('disablingNetwork', 'UpdateNetworkResources', 'disableNetwork', 'rollback', { marks: ['downtimeStart'] }),
+        t('disablingFlux', 'DisableFluxReconciliation', 'disableFlux', 'rollback'),
+        t('suspendingCronJobs', 'SuspendCronJobs', 'suspendCronJobs', 'rollback'),
+        t('scalingDown', 'ScaleDownWorkloads', 'scaleDownWorkloads', 'rollback'),
+        t('waitingForScaleDown', 'WaitForWorkloadsScaledDown', 'waitForWorkloadsScaledDown', 'rollback'),
+      ],
+    },
+    {
+      key: 'volumeTransitionSource',
+      stage: 'VolumeTransitionSource',
+      tasks: [
+        t('demotingVolumes', 'DemoteVolumes', 'demoteVolumes', 'rollback'),
+        t('waitingForDemotion', 'WaitForVolumesDemoted', 'waitForVolumesDemoted', 'rollback', { marks: ['pointOfNoReturn'] }),
+        t('markingReadyForPromotion', 'MarkVolumesReadyForPromotion', 'setVolumeState', 'forward', { params: { state: 'READY_FOR_PROMOTION' } }),
+      ],
+    },
+    {
+      key: 'completion',
+      stage: 'Completion',
+      tasks: [
+        t('waitingForCompletion', 'WaitForFailoverCompletion', 'waitForPeer', 'forward', {
+          params: { awaiting: ['COMPLETED'] },
+          marks: ['peerMetrics'],
+          outcomes: { COMPLETED: 'completed', ENDED_SUCCESS: 'completed', FAILED: 'rollback', ENDED_FAILED: 'rollback', ENDED_ROLLED_BACK: 'rollback' },
+        }),
+      ],
+    },
+  ],
+  rollback: {
+    key: 'rollingBack',
+    stage: 'Rollback',
+    tasks: [
+      t('restoringVolumes', 'RestoreSourceVolumes', 'promoteVolumes', 'forward', { params: { force: false } }),
+      t('waitingForVolumesRestored', 'WaitForSourceVolumesPromoted', 'waitForVolumesPromoted', 'forward', { params: { force: false } }),
+      t('restoringWorkloads', 'RestoreWorkloads', 'scaleUpWorkloads', 'forward', { params: { waitReady: true } }),
+      t('resumingCronJobs', 'ResumeCronJobs', 'resumeCronJobs', 'forward'),
+      t('resumingFlux', 'ResumeFluxReconciliation', 'resumeFlux', 'forward'),
+      t('restoringNetwork', 'RestoreNetworkResources', 'enableNetwork', 'forward', { marks: ['downtimeEnd'] }),
+      t('markingFailed', 'MarkFailoverFailed', 'setVolumeState', 'forward', { params: { state: 'FAILED' } }),
+      t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'forward', { params: { status: 'ROLLED_BACK' } }),
+      t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward'),
+    ],
+  },
+  abort: abortTaker,
+};
+
+/** CONSISTENCY, target side: joins the lease, waits for the hand-off, then stages 4–6. */
+const consistencyTarget: BranchPlan = {
+  key: 'consistencyTarget',
+  mode: 'CONSISTENCY',
+  holdsLease: true,
+  init: [{ key: 'initialization', stage: 'Initialization', tasks: [validate, join] }],
+  work: [
+    {
+      key: 'volumeTransitionTarget',
+      stage: 'VolumeTransitionTarget',
+      tasks: [
+        t('waitingForReadyForPromotion', 'WaitForVolumesReadyForPromotion', 'waitForPeer', 'abort', {
+          params: { awaiting: ['READY_FOR_PROMOTION', 'PROMOTED', 'COMPLETED'] },
+          marks: ['peerMetrics'],
+          outcomes: { READY_FOR_PROMOTION: 'next', PROMOTED: 'next', COMPLETED: 'next', ...ENDINGS_WHILE_WAITING_FOR_SOURCE },
+        }),
+        t('promotingVolumes', 'PromoteVolumes', 'promoteVolumes', 'rollback', { params: { force: false } }),
+        t('waitingForPromotion', 'WaitForVolumesPromoted', 'waitForVolumesPromoted', 'rollback', { params: { force: false } }),
+        t('verifyingData', 'VerifyDataAvailability', 'verifyDataAvailability', 'rollback'),
+      ],
+    },
+    {
+      key: 'targetClusterActivation',
+      stage: 'TargetClusterActivation',
+      tasks: [
+        t('scalingUp', 'ScaleUpWorkloads', 'scaleUpWorkloads', 'forward', { params: { waitReady: false }, marks: ['pointOfNoReturn'] }),
+        t('resumingCronJobs', 'ResumeCronJobs', 'resumeCronJobs', 'forward'),
+        t('triggeringFlux', 'TriggerFluxReconciliation', 'resumeFlux', 'forward'),
+        t('waitingForTargetReady', 'WaitForTargetReady', 'waitForWorkloadsReady', 'forward'),
+        t('enablingNetwork', 'UpdateNetworkResources', 'enableNetwork', 'forward', { marks: ['downtimeEnd'] }),
+      ],
+    },
+    {
+      key: 'completion',
+      stage: 'Completion',
+      tasks: [
+        t('updatingGlobalState', 'UpdateGlobalState', 'transferOwnership', 'forward', { params: { withProof: true, markCompleted: true } }),
+        t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'forward', { params: { status: 'SUCCESS' } }),
+        t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward'),
+      ],
+    },
+  ],
+  rollback: {
+    key: 'rollingBack',
+    stage: 'Rollback',
+    tasks: [
+      t('demotingVolumes', 'DemoteTargetVolumes', 'demoteVolumes', 'forward'),
+      t('waitingForDemotion', 'WaitForTargetVolumesDemoted', 'waitForVolumesDemoted', 'forward'),
+      t('markingFailed', 'MarkFailoverFailed', 'setVolumeState', 'forward', { params: { state: 'FAILED' } }),
+    ],
+  },
+  abort: abortJoiner,
+};
+
+/** UPTIME, source side: validates and locks, then waits for the traffic switch, deactivates and completes. */
+const uptimeSource: BranchPlan = {
+  key: 'uptimeSource',
+  mode: 'UPTIME',
+  holdsLease: true,
+  init: [{ key: 'initialization', stage: 'Initialization', tasks: [validate, acquire(true)] }],
+  work: [
+    {
+      key: 'sourceClusterDeactivation',
+      stage: 'SourceClusterDeactivation',
+      tasks: [
+        t('waitingForTrafficSwitch', 'WaitForTrafficTransitionComplete', 'waitForPeer', 'forward', {
+          params: { awaiting: ['COMPLETED'] },
+          marks: ['peerMetrics'],
+          tags: ['dualPrimaryWindow'],
+          outcomes: { COMPLETED: 'next', FAILED: 'rollback', ENDED_FAILED: 'rollback', ENDED_ROLLED_BACK: 'rollback', ENDED_SUCCESS: 'completed' },
+        }),
+        t('disablingNetwork', 'UpdateNetworkResources', 'disableNetwork', 'forward', { marks: ['downtimeStart', 'pointOfNoReturn'], tags: ['dualPrimaryWindow'] }),
+        t('disablingFlux', 'DisableFluxReconciliation', 'disableFlux', 'forward', { tags: ['dualPrimaryWindow'] }),
+        t('suspendingCronJobs', 'SuspendCronJobs', 'suspendCronJobs', 'forward', { tags: ['dualPrimaryWindow'] }),
+        t('scalingDown', 'ScaleDownWorkloads', 'scaleDownWorkloads', 'forward', { tags: ['dualPrimaryWindow'] }),
+        t('waitingForScaleDown', 'WaitForWorkloadsScaledDown', 'waitForWorkloadsScaledDown', 'forward', { tags: ['dualPrimaryWindow'] }),
+        t('demotingVolumes', 'DemoteVolumes', 'demoteVolumes', 'forward', { tags: ['dualPrimaryWindow'] }),
+        t('waitingForDemotion', 'WaitForVolumesDemoted', 'waitForVolumesDemoted', 'forward', { tags: ['dualPrimaryWindow'] }),
+      ],
+    },
+    {
+      key: 'completion',
+      stage: 'Completion',
+      tasks: [
+        t('updatingGlobalState', 'UpdateGlobalState', 'transferOwnership', 'forward', { params: { withProof: true, markCompleted: false } }),
+        t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'forward', { params: { status: 'SUCCESS' } }),
+        t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward'),
+      ],
+    },
+  ],
+  rollback: {
+    key: 'rollingBack',
+    stage: 'Rollback',
+    tasks: [
+      t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'forward', { params: { status: 'ROLLED_BACK' } }),
+      t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward'),
+    ],
+  },
+  abort: abortTaker,
+};
+
+/** UPTIME, target side: joins the lease, prepares (force-promotes: dual-primary window), takes traffic, waits for the source. */
+const uptimeTarget: BranchPlan = {
+  key: 'uptimeTarget',
+  mode: 'UPTIME',
+  holdsLease: true,
+  init: [{ key: 'initialization', stage: 'Initialization', tasks: [validate, join] }],
+  work: [
+    {
+      key: 'targetClusterPreparation',
+      stage: 'TargetClusterPreparation',
+      tasks: [
+        t('promotingVolumes', 'PromoteVolumes', 'promoteVolumes', 'rollback', { params: { force: true }, tags: ['dualPrimaryWindow'] }),
+        t('waitingForPromotion', 'WaitForVolumesPromoted', 'waitForVolumesPromoted', 'rollback', { params: { force: true }, tags: ['dualPrimaryWindow'] }),
+        t('verifyingData', 'VerifyDataAvailability', 'verifyDataAvailability', 'rollback', { tags: ['dualPrimaryWindow'] }),
+        t('scalingUp', 'ScaleUpWorkloads', 'scaleUpWorkloads', 'rollback', { params: { waitReady: false }, tags: ['dualPrimaryWindow'] }),
+        t('triggeringFlux', 'TriggerFluxReconciliation', 'resumeFlux', 'rollback', { tags: ['dualPrimaryWindow'] }),
+        t('waitingForTargetReady', 'WaitForTargetReady', 'waitForWorkloadsReady', 'rollback', { tags: ['dualPrimaryWindow'] }),
+        t('markingReadyForTraffic', 'MarkTargetReadyForTraffic', 'setVolumeState', 'rollback', { params: { state: 'PROMOTED' }, tags: ['dualPrimaryWindow'] }),
+      ],
+    },
+    {
+      key: 'trafficTransition',
+      stage: 'TrafficTransition',
+      tasks: [
+        t('waitingForReadyForTraffic', 'WaitForTargetReadyForTraffic', 'waitForPeer', 'rollback', {
+          params: { awaiting: ['PROMOTED', 'COMPLETED'] },
+          tags: ['dualPrimaryWindow'],
+          outcomes: { PROMOTED: 'next', COMPLETED: 'next', FAILED: 'rollback', ENDED_FAILED: 'rollback', ENDED_ROLLED_BACK: 'rollback' },
+        }),
+        t('enablingNetwork', 'UpdateNetworkResources', 'enableNetwork', 'rollback', { marks: ['downtimeEnd', 'pointOfNoReturn'], tags: ['dualPrimaryWindow'] }),
+        t('markingTrafficSwitched', 'MarkTrafficTransitionComplete', 'setVolumeState', 'forward', { params: { state: 'COMPLETED' }, tags: ['dualPrimaryWindow'] }),
+      ],
+    },
+    {
+      key: 'completion',
+      stage: 'Completion',
+      tasks: [
+        t('waitingForCompletion', 'WaitForFailoverCompletion', 'waitForPeer', 'forward', {
+          params: { awaiting: ['OWNED'] },
+          outcomes: { OWNED: 'next', ENDED_SUCCESS: 'next', FAILED: 'failed', ENDED_FAILED: 'failed', ENDED_ROLLED_BACK: 'failed' },
+        }),
+        t('resumingCronJobs', 'ResumeCronJobs', 'resumeCronJobs', 'forward'),
+      ],
+    },
+  ],
+  rollback: {
+    key: 'rollingBack',
+    stage: 'Rollback',
+    tasks: [
+      t('disablingNetwork', 'UpdateNetworkResources', 'disableNetwork', 'forward'),
+      t('stoppingWorkloads', 'StopTargetWorkloads', 'scaleDownWorkloads', 'forward', { params: { remember: false } }),
+      t('waitingForScaleDown', 'WaitForWorkloadsScaledDown', 'waitForWorkloadsScaledDown', 'forward'),
+      t('demotingVolumes', 'DemoteTargetVolumes', 'demoteVolumes', 'forward', { tags: ['dualPrimaryWindow'] }),
+      t('waitingForDemotion', 'WaitForTargetVolumesDemoted', 'waitForVolumesDemoted', 'forward', { tags: ['dualPrimaryWindow'] }),
+      t('markingFailed', 'MarkFailoverFailed', 'setVolumeState', 'forward', { params: { state: 'FAILED' } }),
+    ],
+  },
+  abort: abortJoiner,
+};
+
+/**
+ * Unplanned (the source is unreachable), target side, either mode: lock, fence the source (NetworkFence), move
+ * ownership by compare-and-set without the source, force-promote, activate, complete. Follows the CONSISTENCY
+ * stages: with no cooperating source, UPTIME's traffic overlap does not exist.
+ */
+const unplannedTarget: BranchPlan = {
+  key: 'unplannedTarget',
+  mode: 'CONSISTENCY',
+  holdsLease: true,
+  init: [{ key: 'initialization', stage: 'Initialization', tasks: [validate, acquire(false)] }],
+  work: [
+    {
+      key: 'sourceClusterShutdown',
+      stage: 'SourceClusterShutdown',
+      tasks: [t('fencingSource', 'FenceSourceCluster', 'fenceSource', 'rollback', { marks: ['downtimeStart'] })],
+    },
+    {
+      key: 'volumeTransitionSource',
+      stage: 'VolumeTransitionSource',
+      tasks: [
+        t('transferringOwnership', 'TransferOwnership', 'transferOwnership', 'rollback', {
+          params: { withProof: false, markCompleted: false },
+          marks: ['pointOfNoReturn'],
+          tags: ['sourceFenced'],
+        }),
+      ],
+    },
+    {
+      key: 'volumeTransitionTarget',
+      stage: 'VolumeTransitionTarget',
+      tasks: [
+        t('promotingVolumes', 'PromoteVolumes', 'promoteVolumes', 'forward', { params: { force: true }, tags: ['sourceFenced'] }),
+        t('waitingForPromotion', 'WaitForVolumesPromoted', 'waitForVolumesPromoted', 'forward', { params: { force: true }, tags: ['sourceFenced'] }),
+        t('verifyingData', 'VerifyDataAvailability', 'verifyDataAvailability', 'forward', { tags: ['sourceFenced'] }),
+      ],
+    },
+    {
+      key: 'targetClusterActivation',
+      stage: 'TargetClusterActivation',
+      tasks: [
+        t('scalingUp', 'ScaleUpWorkloads', 'scaleUpWorkloads', 'forward', { params: { waitReady: false }, tags: ['sourceFenced'] }),
+        t('resumingCronJobs', 'ResumeCronJobs', 'resumeCronJobs', 'forward', { tags: ['sourceFenced'] }),
+        t('triggeringFlux', 'TriggerFluxReconciliation', 'resumeFlux', 'forward', { tags: ['sourceFenced'] }),
+        t('waitingForTargetReady', 'WaitForTargetReady', 'waitForWorkloadsReady', 'forward', { tags: ['sourceFenced'] }),
+        t('enablingNetwork', 'UpdateNetworkResources', 'enableNetwork', 'forward', { marks: ['downtimeEnd'], tags: ['sourceFenced'] }),
+      ],
+    },
+    {
+      key: 'completion',
+      stage: 'Completion',
+      tasks: [
+        t('updatingGlobalState', 'UpdateGlobalState', 'setVolumeState', 'forward', { params: { state: 'COMPLETED' }, tags: ['sourceFenced'] }),
+        t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'forward', { params: { status: 'SUCCESS' }, tags: ['sourceFenced'] }),
+        t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward', { tags: ['sourceFenced'] }),
+      ],
+    },
+  ],
+  rollback: {
+    key: 'rollingBack',
+    stage: 'Rollback',
+    tasks: [
+      t('unfencingSource', 'UnfenceSourceCluster', 'unfenceSource', 'forward'),
+      t('markingFailed', 'MarkFailoverFailed', 'setVolumeState', 'forward', { params: { state: 'FAILED' } }),
+      t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'forward', { params: { status: 'ROLLED_BACK' } }),
+      t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward'),
+    ],
+  },
+  abort: abortTaker,
+};
+
+/**
+ * Unplanned, source side: the old source's operator, if it runs at all, only observes the outcome. Demoting
+ * its volumes and keeping its workloads down is the rejoin chart's job (rejoin.machine.ts).
+ */
+const unplannedSource: BranchPlan = {
+  key: 'unplannedSource',
+  mode: 'CONSISTENCY',
+  holdsLease: false,
+  init: [],
+  work: [
+    {
+      key: 'completion',
+      stage: 'Completion',
+      tasks: [
+        t('waitingForCompletion', 'WaitForFailoverCompletion', 'waitForPeer', 'forward', {
+          params: { awaiting: ['OWNED', 'COMPLETED'] },
+          outcomes: { OWNED: 'completed', COMPLETED: 'completed', ENDED_SUCCESS: 'completed', FAILED: 'failed', ENDED_FAILED: 'failed', ENDED_ROLLED_BACK: 'rolledBack' },
+        }),
+      ],
+    },
+  ],
+  rollback: { key: 'rollingBack', stage: 'Rollback', tasks: [] },
+  abort: { key: 'aborting', stage: 'Completion', tasks: [] },
+};
+
+export const BRANCHES: readonly BranchPlan[] = [consistencySource, consistencyTarget, uptimeSource, uptimeTarget, unplannedTarget, unplannedSource];
+
+export function branchFor(input: { mode: FailoverMode; type: 'planned' | 'unplanned'; role: 'source' | 'target' }): BranchPlan {
+  const key: BranchKey =
+    input.type === 'unplanned'
+      ? input.role === 'target'
+        ? 'unplannedTarget'
+        : 'unplannedSource'
+      : input.mode === 'CONSISTENCY'
+        ? input.role === 'source'
+          ? 'consistencySource'
+          : 'consistencyTarget'
+        : input.role === 'source'
+          ? 'uptimeSource'
+          : 'uptimeTarget';
+  return BRANCHES.find((b) => b.key === key)!;
+}
+
+/** A task's place in a branch: its stage and a total order (stage first, then task) that progression follows. */
+export interface TaskPlace {
+  branch: BranchKey;
+  /** The state path inside the branch (e.g. `holding.work.sourceClusterShutdown.disablingNetwork`, `initialization.validating`). */
+  path: string;
+  stage: StageName;
+  stageIndex: number;
+  task: TaskName;
+  /** stageIndex * 100 + the task's index in its stage (abort tasks + 50): strictly increasing along every path. */
+  order: number;
+  plan: TaskPlan;
+  group: 'init' | 'work' | 'rollback' | 'abort';
+}
+
+export function placesOf(branch: BranchPlan): TaskPlace[] {
+  const out: TaskPlace[] = [];
+  const add = (stage: StagePlan, pathPrefix: string, group: TaskPlace['group'], offset: number) => {
+    const stageIndex = stageIndexOf(branch.mode, stage.stage);
+    stage.tasks.forEach((plan, i) => {
+      out.push({
+        branch: branch.key,
+        path: `${pathPrefix ? `${pathPrefix}.` : ''}${stage.key}.${plan.key}`,
+        stage: stage.stage,
+        stageIndex,
+        task: plan.task,
+        order: stageIndex * 100 + offset + i,
+        plan,
+        group,
+      });
+    });
+  };
+  for (const s of branch.init) add(s, '', 'init', 0);
+  const workPrefix = workPathOf(branch);
+  for (const s of branch.work) add(s, workPrefix, 'work', 0);
+  add(branch.rollback, workPrefix, 'rollback', 0);
+  add(branch.abort, '', 'abort', 50);
+  return out;
+}
+
+/** Where a branch's work stages live: inside the lease-holding parallel state, or directly for an observer. */
+export function workPathOf(branch: BranchPlan): string {
+  return branch.holdsLease ? 'holding.work' : 'work';
+}

@@ -1,0 +1,270 @@
+// Why: server-side apply needs to know who set which field. This keeps, per field manager, the set of leaf
+// fields it owns (lists are atomic: a list is one field), in metadata.managedFields as the server does
+// (`fieldsV1` trees of `f:` keys), and computes the merges, removals and conflicts of an apply.
+import type { KubeObject } from '../../drivers/cluster/cluster.port.ts';
+import type { JsonObject } from '../../drivers/json.ts';
+import { copy, deepEqual, deletePath, getPath, isObject, setPath } from './object-util.ts';
+
+export type Operation = 'Apply' | 'Update';
+
+export interface ManagedEntry {
+  manager: string;
+  operation: Operation;
+  apiVersion: string;
+  time: string;
+  fieldsType: 'FieldsV1';
+  fieldsV1: JsonObject;
+  subresource?: string;
+}
+
+/** A field path as one string: segments joined by NUL (label keys contain dots and slashes). */
+export type PathKey = string;
+const SEP = '\u0000';
+
+export const pathKey = (segs: readonly string[]): PathKey => segs.join(SEP);
+export const pathSegs = (k: PathKey): string[] => k.split(SEP);
+/** `.spec.template.metadata.labels.app`, as the server prints a field in a conflict. */
+export const showPath = (k: PathKey): string => `.${pathSegs(k).join('.')}`;
+
+/** Metadata the server owns: never tracked as a manager's field. */
+const SYSTEM_META = new Set([
+  'name',
+  'namespace',
+  'generateName',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'selfLink',
+]);
+
+export type Scope = 'main' | 'status';
+
+function leaves(v: unknown, prefix: string[], out: Set<PathKey>): void {
+  if (isObject(v) && Object.keys(v).length > 0) {
+    for (const [k, c] of Object.entries(v)) if (c !== undefined) leaves(c, [...prefix, k], out);
+  } else out.add(pathKey(prefix));
+}
+
+/**
+ * The leaf fields an object sets, in a scope: `main` is everything but server-owned metadata (and status when
+ * status is a subresource); `status` is status alone.
+ */
+export function fieldSet(o: KubeObject, scope: Scope, statusSubresource: boolean): Set<PathKey> {
+  const out = new Set<PathKey>();
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined || k === 'apiVersion' || k === 'kind') continue;
+    if (scope === 'status') {
+      if (k === 'status') leaves(v, ['status'], out);
+      continue;
+    }
+    if (k === 'status' && statusSubresource) continue;
+    if (k === 'metadata' && isObject(v)) {
+      for (const [mk, mv] of Object.entries(v)) if (!SYSTEM_META.has(mk) && mv !== undefined) leaves(mv, ['metadata', mk], out);
+      continue;
+    }
+    leaves(v, [k], out);
+  }
+  return out;
+}
+
+export function toFieldsV1(paths: Iterable<PathKey>): JsonObject {
+  const root: JsonObject = {};
+  const nodes: JsonObject[] = [];
+  for (const p of [...paths].sort()) {
+    let node = root;
+    for (const seg of pathSegs(p)) {
+      const k = `f:${seg}`;
+      if (!isObject(node[k])) node[k] = {};
+      node = node[k] as JsonObject;
+    }
+    nodes.push(node);
+  }
+  // A field that is both owned itself and a parent of owned fields is marked with '.'.
+  for (const n of nodes) if (Object.keys(n).length > 0) n['.'] = {};
+  return root;
+}
+
+export function fromFieldsV1(tree: unknown): Set<PathKey> {
+  const out = new Set<PathKey>();
+  const walk = (node: unknown, prefix: string[]) => {
+    if (!isObject(node)) return;
+    const keys = Object.keys(node);
+    if (prefix.length > 0 && (keys.length === 0 || '.' in node)) out.add(pathKey(prefix));
+    for (const k of keys) if (k.startsWith('f:')) walk(node[k], [...prefix, k.slice(2)]);
+  };
+  walk(tree, []);
+  return out;
+}
+
+interface Owned {
+  entry: ManagedEntry;
+  paths: Set<PathKey>;
+}
+
+function decode(o: KubeObject | undefined): Owned[] {
+  const list = o?.metadata.managedFields;
+  if (!Array.isArray(list)) return [];
+  return list.filter(isObject).map((e) => ({ entry: e as unknown as ManagedEntry, paths: fromFieldsV1(e.fieldsV1) }));
+}
+
+function encode(owned: Owned[]): JsonObject[] {
+  return owned
+    .filter((o) => o.paths.size > 0)
+    .map((o) => {
+      const e: JsonObject = { manager: o.entry.manager, operation: o.entry.operation, apiVersion: o.entry.apiVersion, time: o.entry.time, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(o.paths) };
+      if (o.entry.subresource) e.subresource = o.entry.subresource;
+      return e;
+    });
+}
+
+/** Proper prefixes of every path in `paths`. */
+function prefixesOf(paths: Iterable<PathKey>): Set<PathKey> {
+  const out = new Set<PathKey>();
+  for (const p of paths) {
+    const segs = pathSegs(p);
+    for (let i = 1; i < segs.length; i++) out.add(pathKey(segs.slice(0, i)));
+  }
+  return out;
+}
+
+/** Whether `q` overlaps a path of `set` (equal, an ancestor of one, or a descendant of one); `prefixes` = prefixesOf(set). */
+function overlaps(q: PathKey, set: Set<PathKey>, prefixes: Set<PathKey>): boolean {
+  if (set.has(q) || prefixes.has(q)) return true;
+  const segs = pathSegs(q);
+  for (let i = 1; i < segs.length; i++) if (set.has(pathKey(segs.slice(0, i)))) return true;
+  return false;
+}
+
+function removeOverlapping(from: Set<PathKey>, touched: Set<PathKey>): void {
+  if (touched.size === 0) return;
+  const prefixes = prefixesOf(touched);
+  for (const q of [...from]) if (overlaps(q, touched, prefixes)) from.delete(q);
+}
+
+function entryFor(owned: Owned[], manager: string, operation: Operation, subresource: string | undefined, apiVersion: string, time: string): Owned {
+  let o = owned.find((x) => x.entry.manager === manager && x.entry.operation === operation && x.entry.subresource === subresource);
+  if (!o) {
+    const entry: ManagedEntry = { manager, operation, apiVersion, time, fieldsType: 'FieldsV1', fieldsV1: {} };
+    if (subresource) entry.subresource = subresource;
+    o = { entry, paths: new Set() };
+    owned.push(o);
+  }
+  o.entry = { ...o.entry, apiVersion, time };
+  return o;
+}
+
+/**
+ * The managedFields after a non-apply write (create, update, patch, status write) by `manager`: it takes the
+ * fields it changed, from whoever owned them; removed fields are owned by nobody. Unchanged entries keep their time.
+ */
+export function recordUpdate(old: KubeObject | undefined, next: KubeObject, manager: string, scope: Scope, statusSubresource: boolean, time: string): JsonObject[] {
+  const owned = decode(old);
+  const before = old ? fieldSet(old, scope, statusSubresource) : new Set<PathKey>();
+  const after = fieldSet(next, scope, statusSubresource);
+  const touched = new Set<PathKey>();
+  const gained = new Set<PathKey>();
+  for (const p of after) {
+    if (!old || !deepEqual(getPath(old, pathSegs(p)), getPath(next, pathSegs(p)))) {
+      touched.add(p);
+      gained.add(p);
+    }
+  }
+  for (const p of before) if (!after.has(p) || !deepEqual(getPath(old, pathSegs(p)), getPath(next, pathSegs(p)))) touched.add(p);
+  if (touched.size === 0) return encode(owned);
+  for (const o of owned) removeOverlapping(o.paths, touched);
+  const mine = entryFor(owned, manager, 'Update', scope === 'status' ? 'status' : undefined, next.apiVersion, time);
+  for (const p of gained) mine.paths.add(p);
+  return encode(owned);
+}
+
+export interface ApplyConflict {
+  manager: string;
+  apiVersion: string;
+  path: PathKey;
+}
+
+export interface ApplyResult {
+  /** The merged object (set only when there is no conflict, or force). */
+  object?: KubeObject;
+  conflicts: ApplyConflict[];
+}
+
+/** The managedFields of an object created by apply. */
+export function appliedFields(cfg: KubeObject, manager: string, statusSubresource: boolean, time: string): JsonObject[] {
+  const entry: ManagedEntry = { manager, operation: 'Apply', apiVersion: cfg.apiVersion, time, fieldsType: 'FieldsV1', fieldsV1: {} };
+  return encode([{ entry, paths: fieldSet(cfg, 'main', statusSubresource) }]);
+}
+
+/**
+ * Server-side apply of `cfg` by `manager` onto `current`: fields another manager owns with a different value
+ * conflict (unless `force`, which takes them); fields this manager applied last time and no longer applies are
+ * removed unless another manager also owns them. Returns the merged object with its new managedFields.
+ */
+export function mergeApply(current: KubeObject, cfg: KubeObject, manager: string, force: boolean, statusSubresource: boolean, time: string): ApplyResult {
+  const owned = decode(current);
+  const wanted = fieldSet(cfg, 'main', statusSubresource);
+  const isMine = (o: Owned) => o.entry.manager === manager && o.entry.operation === 'Apply' && !o.entry.subresource;
+  const others = owned.filter((o) => !isMine(o) && !o.entry.subresource);
+  const otherPrefixes = new Map(others.map((o) => [o, prefixesOf(o.paths)]));
+  const conflicts: ApplyConflict[] = [];
+  const taken = new Set<PathKey>();
+  for (const p of [...wanted].sort()) {
+    const segs = pathSegs(p);
+    if (deepEqual(getPath(cfg, segs), getPath(current, segs))) continue;
+    for (const o of others) {
+      if (overlaps(p, o.paths, otherPrefixes.get(o)!)) {
+        conflicts.push({ manager: o.entry.manager, apiVersion: o.entry.apiVersion, path: p });
+        taken.add(p);
+      }
+    }
+  }
+  if (conflicts.length > 0 && !force) return { conflicts };
+  for (const o of others) removeOverlapping(o.paths, taken);
+
+  const next = copy(current);
+  const previous = owned.find(isMine)?.paths ?? new Set<PathKey>();
+  const afterForce = others.map((o) => ({ paths: o.paths, prefixes: prefixesOf(o.paths) }));
+  const ownedByOthers = (q: PathKey) => afterForce.some((o) => overlaps(q, o.paths, o.prefixes));
+  for (const q of [...previous].sort().reverse()) {
+    if (wanted.has(q) || ownedByOthers(q)) continue;
+    const segs = pathSegs(q);
+    deletePath(next as unknown as JsonObject, segs);
+    // Drop parents the removal left empty, unless someone owns or applies them.
+    for (let i = segs.length - 1; i > 0; i--) {
+      const parent = segs.slice(0, i);
+      const pk = pathKey(parent);
+      const v = getPath(next, parent);
+      if (!isObject(v) || Object.keys(v).length > 0 || wanted.has(pk) || ownedByOthers(pk) || (parent.length === 1 && parent[0] === 'metadata')) break;
+      deletePath(next as unknown as JsonObject, parent);
+    }
+  }
+  for (const p of wanted) {
+    const segs = pathSegs(p);
+    const v = getPath(cfg, segs);
+    if (v === undefined) continue;
+    if (isObject(v) && Object.keys(v).length === 0) {
+      if (!isObject(getPath(next, segs))) setPath(next as unknown as JsonObject, segs, {});
+    } else setPath(next as unknown as JsonObject, segs, copy(v));
+  }
+  const mine = entryFor(owned, manager, 'Apply', undefined, cfg.apiVersion, time);
+  mine.paths = wanted;
+  next.metadata.managedFields = encode(owned);
+  return { object: next, conflicts };
+}
+
+/** `Apply failed with 2 conflicts: conflicts with "alice" using v1:\n- .data.a\n- .data.b` (the server's words). */
+export function conflictMessage(conflicts: ApplyConflict[]): string {
+  const byManager = new Map<string, ApplyConflict[]>();
+  for (const c of conflicts) byManager.set(`${c.manager}\u0000${c.apiVersion}`, [...(byManager.get(`${c.manager}\u0000${c.apiVersion}`) ?? []), c]);
+  const n = conflicts.length;
+  const parts = [...byManager.values()].map((cs) =>
+    cs.length === 1 && n === 1
+      ? `conflict with "${cs[0].manager}" using ${cs[0].apiVersion}: ${showPath(cs[0].path)}`
+      : `conflicts with "${cs[0].manager}" using ${cs[0].apiVersion}:\n${cs.map((c) => `- ${showPath(c.path)}`).join('\n')}`,
+  );
+  return `Apply failed with ${n} conflict${n === 1 ? '' : 's'}: ${parts.join('\n')}`;
+}

@@ -1,0 +1,578 @@
+// Why: one simulated cluster's API server state, with the real server's semantics (resourceVersions,
+// optimistic concurrency, generation, status subresource, finalizers, server-side apply, schema validation,
+// label selectors, watch with a bounded history), so simulated runs exercise what a real cluster would do.
+// Stored objects are never mutated after they are stored (a write stores a new object), so the watch history
+// can share them; only what is returned or delivered is copied.
+import jsonpatch from 'fast-json-patch';
+import mergePatchLib from 'json-merge-patch';
+import { apiVersionOf, gvkOf, type ApplyOpts, type DeleteOpts, type GVK, type KubeObject, type ListOpts, type ObjectList, type ObjectRef, type WatchEvent, type WatchOpts, type WriteOpts } from '../../drivers/cluster/cluster.port.ts';
+import type { JsonObject } from '../../drivers/json.ts';
+import {
+  alreadyExists,
+  applyConflict,
+  badRequest,
+  cause,
+  conflict,
+  expired,
+  invalid,
+  notFound,
+  patchFailed,
+  tooLargeResourceVersion,
+  unknownResource,
+  type FieldCause,
+} from './api-errors.ts';
+import { applyBuiltinDefaults, builtinCauses, prepareForCreate } from './builtin-types.ts';
+import { EVERYTHING, parseLabelSelector, type LabelSelector } from './label-selector.ts';
+import { appliedFields, conflictMessage, mergeApply, recordUpdate, showPath, type Scope } from './managed-fields.ts';
+import { metadataCauses } from './metadata.ts';
+import { copy, deepEqual, deterministicUid, equalExcept, isObject, isoSeconds, nameSuffix } from './object-util.ts';
+import { isCrdObject, storageKey } from './registry.ts';
+import type { KubeStore, ResourceRegistry, ResourceType, StoreChange } from './store.types.ts';
+import { applySchema } from './validation.ts';
+import { EventHistory, type HistoryEntry } from './watch-history.ts';
+
+export interface SimKubeStoreOptions {
+  /** How many changes the watch history keeps per resource type (default 1000). */
+  watchHistory?: number;
+}
+
+/** What `watch` returns: stop it, or ask it for a bookmark. */
+export interface StoreWatch {
+  stop(): void;
+  /** Delivers a BOOKMARK with the current resourceVersion (only if the watch allows bookmarks). */
+  bookmark(): void;
+}
+
+interface Watcher {
+  key: string;
+  apiVersion: string;
+  kind: string;
+  namespace: string | undefined;
+  selector: LabelSelector;
+  allowBookmarks: boolean;
+  deliver: (e: WatchEvent) => void;
+  /** The last change this watcher has been shown (or had filtered out). */
+  lastRv: number;
+  stopped: boolean;
+}
+
+interface Queued {
+  key: string;
+  entry: HistoryEntry;
+}
+
+interface UpdateOptions {
+  op: string;
+  scope: Scope;
+  manager: string;
+  /** managedFields computed by apply; otherwise recorded as an Update by `manager`. */
+  managedFields?: JsonObject[];
+}
+
+const DEFAULT_MANAGER = 'unknown';
+const SKIP_MAIN = new Set(['apiVersion', 'kind', 'metadata']);
+const SKIP_MAIN_AND_STATUS = new Set(['apiVersion', 'kind', 'metadata', 'status']);
+
+/** Two objects equal but for managedFields times: a write that changes nothing stores nothing, as on the server. */
+function sameObject(a: KubeObject, b: KubeObject): boolean {
+  const strip = (o: KubeObject) => {
+    const metadata: JsonObject = { ...(o.metadata as unknown as JsonObject) };
+    delete metadata.managedFields;
+    delete metadata.resourceVersion;
+    return { ...o, metadata };
+  };
+  if (!deepEqual(strip(a), strip(b))) return false;
+  const fa = (a.metadata.managedFields ?? []).map((e) => ({ ...e, time: undefined }));
+  const fb = (b.metadata.managedFields ?? []).map((e) => ({ ...e, time: undefined }));
+  return deepEqual(fa, fb);
+}
+
+export class SimKubeStore implements KubeStore {
+  private rv = 1;
+  private uidCounter = 0;
+  private generateCounter = 0;
+  /** storage key (group/kind) → namespace ('' when cluster-scoped) → name → object. */
+  private readonly objects = new Map<string, Map<string, Map<string, KubeObject>>>();
+  private readonly histories = new Map<string, EventHistory>();
+  private readonly watchers = new Map<string, Set<Watcher>>();
+  private readonly listeners = new Set<(c: StoreChange) => void>();
+  private readonly queue: Queued[] = [];
+  private queueHead = 0;
+  private draining = false;
+  /** Every change up to here has been shown to every watcher and listener. */
+  private deliveredRv = 1;
+  private readonly historyCapacity: number;
+
+  constructor(
+    readonly cluster: string,
+    readonly registry: ResourceRegistry,
+    private readonly now: () => number,
+    options: SimKubeStoreOptions = {},
+  ) {
+    this.historyCapacity = options.watchHistory ?? 1000;
+    new EventHistory(this.historyCapacity); // validates the capacity up front
+    // CRDs registered before the server started are served as CustomResourceDefinition objects too.
+    const known = (registry as Partial<{ crdObjects(): KubeObject[] }>).crdObjects?.() ?? [];
+    for (const crd of known) {
+      const t = this.typeOf(gvkOf(crd), 'kube.create');
+      this.commitCreate(t, copy(crd), { op: 'kube.create', scope: 'main', manager: DEFAULT_MANAGER, managedFields: [] }, false);
+    }
+  }
+
+  currentResourceVersion(): string {
+    return String(this.rv);
+  }
+
+  // ---- reads ----
+
+  get(ref: ObjectRef): KubeObject | undefined {
+    const t = this.typeOf(ref, 'kube.get');
+    const o = this.stored(t, this.nsOf(t, ref.namespace), ref.name);
+    return o ? this.out(o, t) : undefined;
+  }
+
+  list(gvk: GVK, opts: Omit<ListOpts, 'log' | 'signal'> = {}): ObjectList {
+    const t = this.typeOf(gvk, 'kube.list');
+    const selector = parseLabelSelector(opts.labelSelector, 'kube.list');
+    const byNs = this.objects.get(storageKey(t));
+    const items: KubeObject[] = [];
+    if (byNs) {
+      const namespaces = t.namespaced && opts.namespace ? [opts.namespace] : [...byNs.keys()].sort();
+      for (const ns of namespaces) {
+        const byName = byNs.get(ns);
+        if (!byName) continue;
+        for (const name of [...byName.keys()].sort()) {
+          const o = byName.get(name)!;
+          if (selector.matches(o.metadata.labels)) items.push(this.out(o, t));
+        }
+      }
+    }
+    return { items, resourceVersion: String(this.rv) };
+  }
+
+  // ---- writes ----
+
+  create(obj: KubeObject, opts: Omit<WriteOpts, 'log' | 'signal'> = {}): KubeObject {
+    const op = 'kube.create';
+    const input = this.body(obj, op);
+    const t = this.typeOf(gvkOf(input), op);
+    const m = input.metadata;
+    this.placeNamespace(t, input);
+    if (m.resourceVersion !== undefined && m.resourceVersion !== '') throw badRequest(op, 'resourceVersion should not be set on objects to be created');
+    if ((m.name === undefined || m.name === '') && typeof (m as unknown as JsonObject).generateName === 'string') {
+      const base = (m as unknown as JsonObject).generateName as string;
+      m.name = `${base}${nameSuffix(this.cluster, ++this.generateCounter)}`;
+    }
+    if (m.name && this.stored(t, this.nsOf(t, m.namespace), m.name)) throw alreadyExists(op, t, m.name);
+    return this.commitCreate(t, input, { op, scope: 'main', manager: opts.fieldManager ?? DEFAULT_MANAGER });
+  }
+
+  update(obj: KubeObject, opts: Omit<WriteOpts, 'log' | 'signal'> = {}): KubeObject {
+    const op = 'kube.update';
+    const input = this.body(obj, op);
+    const t = this.typeOf(gvkOf(input), op);
+    this.placeNamespace(t, input);
+    const cur = this.mustGet(t, input.metadata.namespace, input.metadata.name, op);
+    const rv = input.metadata.resourceVersion;
+    if (rv === undefined || rv === '') {
+      throw invalid(op, t, input.metadata.name, [{ field: 'metadata.resourceVersion', reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update' }]);
+    }
+    if (rv !== cur.metadata.resourceVersion) throw conflict(op, t, input.metadata.name);
+    return this.commitUpdate(t, cur, input, { op, scope: 'main', manager: opts.fieldManager ?? DEFAULT_MANAGER });
+  }
+
+  updateStatus(obj: KubeObject): KubeObject {
+    const op = 'kube.updateStatus';
+    const input = this.body(obj, op);
+    const t = this.typeOf(gvkOf(input), op);
+    if (!t.statusSubresource) throw unknownResource(op, `${t.plural}/status`);
+    this.placeNamespace(t, input);
+    const cur = this.mustGet(t, input.metadata.namespace, input.metadata.name, op);
+    const rv = input.metadata.resourceVersion;
+    if (rv !== undefined && rv !== '' && rv !== cur.metadata.resourceVersion) throw conflict(op, t, input.metadata.name);
+    return this.commitUpdate(t, cur, input, { op, scope: 'status', manager: DEFAULT_MANAGER });
+  }
+
+  mergePatch(ref: ObjectRef, patch: JsonObject, opts: Omit<WriteOpts, 'log' | 'signal'> = {}): KubeObject {
+    const op = 'kube.patch';
+    const { t, cur } = this.target(ref, op);
+    const next = this.mergeInto(t, cur, patch, op);
+    return this.commitUpdate(t, cur, next, { op, scope: 'main', manager: opts.fieldManager ?? DEFAULT_MANAGER });
+  }
+
+  jsonPatch(ref: ObjectRef, ops: JsonObject[], opts: Omit<WriteOpts, 'log' | 'signal'> = {}): KubeObject {
+    const op = 'kube.patch';
+    const { t, cur } = this.target(ref, op);
+    if (!Array.isArray(ops)) throw badRequest(op, 'a JSON patch must be a list of operations');
+    let next: KubeObject;
+    try {
+      next = jsonpatch.applyPatch(copy(cur), copy(ops) as unknown as jsonpatch.Operation[], true, true).newDocument;
+    } catch (e) {
+      const err = e as { name?: string; operation?: { op?: string; path?: string }; message?: string };
+      if (err.name === 'TEST_OPERATION_FAILED') throw patchFailed(op, t, ref.name, `testing value ${err.operation?.path ?? ''} failed: test failed`);
+      if (typeof err.name === 'string' && err.name.startsWith('OPERATION_')) {
+        throw patchFailed(op, t, ref.name, `${err.operation?.op ?? 'operation'} ${err.operation?.path ?? ''}: ${(err.message ?? '').split('\n')[0]}`);
+      }
+      throw e;
+    }
+    this.checkPatched(t, cur, next, ref.name, op);
+    return this.commitUpdate(t, cur, next, { op, scope: 'main', manager: opts.fieldManager ?? DEFAULT_MANAGER });
+  }
+
+  patchStatus(ref: ObjectRef, patch: JsonObject): KubeObject {
+    const op = 'kube.patchStatus';
+    const { t, cur } = this.target(ref, op);
+    if (!t.statusSubresource) throw unknownResource(op, `${t.plural}/status`);
+    const next = this.mergeInto(t, cur, patch, op);
+    return this.commitUpdate(t, cur, next, { op, scope: 'status', manager: DEFAULT_MANAGER });
+  }
+
+  apply(obj: KubeObject, opts: Omit<ApplyOpts, 'log' | 'signal'>): KubeObject {
+    const op = 'kube.apply';
+    if (!opts?.fieldManager) throw badRequest(op, 'fieldManager: Required value: is required for apply patch');
+    const input = this.body(obj, op);
+    const t = this.typeOf(gvkOf(input), op);
+    this.placeNamespace(t, input);
+    const m = input.metadata;
+    if (!m.name) throw badRequest(op, 'metadata.name: Required value: name is required for apply');
+    if (t.statusSubresource) delete input.status;
+    const cur = this.stored(t, this.nsOf(t, m.namespace), m.name);
+    if (m.resourceVersion !== undefined && m.resourceVersion !== '' && m.resourceVersion !== cur?.metadata.resourceVersion) {
+      if (!cur) throw notFound(op, t, m.name);
+      throw conflict(op, t, m.name);
+    }
+    const time = isoSeconds(this.now());
+    if (!cur) {
+      delete m.resourceVersion;
+      const managedFields = appliedFields(input, opts.fieldManager, t.statusSubresource, time);
+      return this.commitCreate(t, input, { op, scope: 'main', manager: opts.fieldManager, managedFields });
+    }
+    const res = mergeApply(cur, input, opts.fieldManager, opts.force === true, t.statusSubresource, time);
+    if (!res.object) {
+      throw applyConflict(
+        op,
+        t,
+        m.name,
+        conflictMessage(res.conflicts),
+        res.conflicts.map((c) => ({ manager: c.manager, apiVersion: c.apiVersion, field: showPath(c.path) })),
+      );
+    }
+    return this.commitUpdate(t, cur, res.object, { op, scope: 'main', manager: opts.fieldManager, managedFields: res.object.metadata.managedFields as JsonObject[] });
+  }
+
+  delete(ref: ObjectRef, opts: Omit<DeleteOpts, 'log' | 'signal'> = {}): boolean {
+    const op = 'kube.delete';
+    const t = this.typeOf(ref, op);
+    const cur = this.stored(t, this.nsOf(t, ref.namespace), ref.name);
+    if (!cur) return false;
+    if (opts.resourceVersion !== undefined && opts.resourceVersion !== cur.metadata.resourceVersion) {
+      throw conflict(
+        op,
+        t,
+        ref.name,
+        `the ResourceVersion in the precondition (${opts.resourceVersion}) does not match the ResourceVersion in record (${cur.metadata.resourceVersion}). The object might have been modified`,
+      );
+    }
+    if ((cur.metadata.finalizers ?? []).length > 0) {
+      // Graceful deletion: the object stays, terminating, until its finalizers are removed.
+      if (cur.metadata.deletionTimestamp) return true;
+      const next = copy(cur);
+      next.metadata.deletionTimestamp = isoSeconds(this.now());
+      (next.metadata as unknown as JsonObject).deletionGracePeriodSeconds = 0;
+      next.metadata.generation = (cur.metadata.generation ?? 1) + 1;
+      this.put(t, next, 'MODIFIED', cur);
+      return true;
+    }
+    this.remove(t, cur);
+    return true;
+  }
+
+  // ---- watch and listeners ----
+
+  watch(gvk: GVK, opts: Omit<WatchOpts, 'log' | 'signal'>, deliver: (e: WatchEvent) => void): StoreWatch {
+    const op = 'kube.watch';
+    const t = this.typeOf(gvk, op);
+    const key = storageKey(t);
+    const w: Watcher = {
+      key,
+      apiVersion: apiVersionOf(t),
+      kind: t.kind,
+      namespace: t.namespaced && opts.namespace ? opts.namespace : undefined,
+      selector: parseLabelSelector(opts.labelSelector, op),
+      allowBookmarks: opts.allowBookmarks === true,
+      deliver,
+      lastRv: this.rv,
+      stopped: false,
+    };
+    const from = opts.resourceVersion;
+    if (from !== undefined && from !== '' && from !== '0') {
+      if (!/^\d+$/.test(from)) throw badRequest(op, `resourceVersion: Invalid value: "${from}": must be a non-negative integer`);
+      const n = Number(from);
+      if (n > this.rv) throw tooLargeResourceVersion(op, n, this.rv);
+      const h = this.history(key);
+      if (n < h.compactedRv) throw expired(op, n, h.compactedRv + 1);
+      w.lastRv = n;
+      for (const e of h.since(n)) this.deliverTo(w, e);
+      w.lastRv = this.rv;
+    }
+    let set = this.watchers.get(key);
+    if (!set) this.watchers.set(key, (set = new Set()));
+    set.add(w);
+    return {
+      stop: () => {
+        w.stopped = true;
+        this.watchers.get(key)?.delete(w);
+      },
+      bookmark: () => this.bookmarkOne(w),
+    };
+  }
+
+  /** Delivers a BOOKMARK to every watch that allows them. */
+  bookmark(): void {
+    for (const key of [...this.watchers.keys()].sort()) for (const w of [...this.watchers.get(key)!]) this.bookmarkOne(w);
+  }
+
+  /** Forgets the whole watch history (as etcd compaction does): a watch from any version before now is Expired. */
+  compactHistory(): void {
+    for (const h of this.histories.values()) h.compact(this.rv);
+    for (const t of this.registry.all()) this.history(storageKey(t)).compact(this.rv);
+  }
+
+  subscribe(listener: (c: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- internals ----
+
+  private typeOf(gvk: GVK, op: string): ResourceType {
+    const t = this.registry.lookup(gvk);
+    if (!t) throw unknownResource(op, `${gvk.group ? `${gvk.group}/` : ''}${gvk.version}, Kind=${gvk.kind}`);
+    return t;
+  }
+
+  private nsOf(t: ResourceType, ns: string | undefined): string {
+    return t.namespaced ? ns || 'default' : '';
+  }
+
+  private placeNamespace(t: ResourceType, o: KubeObject): void {
+    if (t.namespaced) o.metadata.namespace = o.metadata.namespace || 'default';
+    else delete o.metadata.namespace;
+  }
+
+  private stored(t: ResourceType, ns: string, name: string): KubeObject | undefined {
+    return this.objects.get(storageKey(t))?.get(ns)?.get(name);
+  }
+
+  private mustGet(t: ResourceType, ns: string | undefined, name: string, op: string): KubeObject {
+    const o = this.stored(t, this.nsOf(t, ns), name);
+    if (!o) throw notFound(op, t, name);
+    return o;
+  }
+
+  private target(ref: ObjectRef, op: string): { t: ResourceType; cur: KubeObject } {
+    const t = this.typeOf(ref, op);
+    return { t, cur: this.mustGet(t, ref.namespace, ref.name, op) };
+  }
+
+  /** A copy of a request body, checked for the fields every request needs. */
+  private body(obj: KubeObject, op: string): KubeObject {
+    if (!isObject(obj)) throw badRequest(op, 'the request body must be a JSON object');
+    const o = copy(obj);
+    if (typeof o.kind !== 'string' || o.kind === '') throw badRequest(op, `Object 'Kind' is missing in '${JSON.stringify(obj)}'`);
+    if (typeof o.apiVersion !== 'string' || o.apiVersion === '') throw badRequest(op, `Object 'apiVersion' is missing in '${JSON.stringify(obj)}'`);
+    if (!isObject(o.metadata)) o.metadata = { name: '' };
+    return o;
+  }
+
+  private mergeInto(t: ResourceType, cur: KubeObject, patch: JsonObject, op: string): KubeObject {
+    if (!isObject(patch)) throw badRequest(op, 'a JSON merge patch must be a JSON object');
+    const next = mergePatchLib.apply(copy(cur), copy(patch)) as KubeObject;
+    this.checkPatched(t, cur, next, cur.metadata.name, op);
+    return next;
+  }
+
+  /** After a patch: the object must still be one, keep its name, and be at the version the patch names. */
+  private checkPatched(t: ResourceType, cur: KubeObject, next: KubeObject, name: string, op: string): void {
+    if (!isObject(next) || !isObject(next.metadata)) throw badRequest(op, 'the patch must leave a JSON object with metadata');
+    if (next.metadata.name !== cur.metadata.name) throw badRequest(op, `the name of the object (${String(next.metadata.name)}) does not match the name on the URL (${cur.metadata.name})`);
+    if (t.namespaced && next.metadata.namespace !== cur.metadata.namespace) {
+      throw badRequest(op, `the namespace of the object (${String(next.metadata.namespace)}) does not match the namespace on the URL (${cur.metadata.namespace})`);
+    }
+    if (next.metadata.resourceVersion !== cur.metadata.resourceVersion) throw conflict(op, t, name);
+    next.apiVersion = cur.apiVersion;
+    next.kind = cur.kind;
+  }
+
+  private validate(t: ResourceType, o: KubeObject, old: KubeObject | undefined): FieldCause[] {
+    const causes = metadataCauses(t, o);
+    if (t.openAPIV3Schema) causes.push(...applySchema(o as unknown as JsonObject, t.openAPIV3Schema));
+    else causes.push(...builtinCauses(t, o, old));
+    return causes;
+  }
+
+  private commitCreate(t: ResourceType, o: KubeObject, u: UpdateOptions, registerCrd = true): KubeObject {
+    const m = o.metadata as unknown as JsonObject;
+    for (const f of ['uid', 'resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink', 'generation', 'creationTimestamp']) delete m[f];
+    prepareForCreate(t, o, this.now());
+    applyBuiltinDefaults(t, o);
+    const causes = this.validate(t, o, undefined);
+    if (causes.length) throw invalid(u.op, t, o.metadata.name ?? '', causes);
+    o.metadata.uid = deterministicUid(this.cluster, ++this.uidCounter);
+    o.metadata.creationTimestamp = isoSeconds(this.now());
+    o.metadata.generation = 1;
+    o.metadata.managedFields = u.managedFields ?? recordUpdate(undefined, o, u.manager, 'main', t.statusSubresource, isoSeconds(this.now()));
+    if (o.metadata.managedFields.length === 0) delete o.metadata.managedFields;
+    this.put(t, o, 'ADDED', undefined);
+    if (registerCrd && isCrdObject(o)) this.registry.registerCrd(o);
+    return this.out(o, t);
+  }
+
+  private commitUpdate(t: ResourceType, cur: KubeObject, input: KubeObject, u: UpdateOptions): KubeObject {
+    let next: KubeObject;
+    const extra: FieldCause[] = [];
+    if (u.scope === 'status') {
+      // A status write changes status alone: everything else is the stored object's.
+      next = copy(cur);
+      if (input.status !== undefined) next.status = input.status;
+      else delete next.status;
+    } else {
+      next = input;
+      const m = next.metadata as unknown as JsonObject;
+      const c = cur.metadata as unknown as JsonObject;
+      if (typeof m.uid === 'string' && m.uid !== '' && m.uid !== c.uid) extra.push(cause.immutable('metadata.uid', m.uid));
+      for (const f of ['name', 'namespace', 'uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const) {
+        if (c[f] === undefined) delete m[f];
+        else m[f] = c[f];
+      }
+      if (t.statusSubresource) {
+        if (cur.status !== undefined) next.status = copy(cur.status);
+        else delete next.status;
+      }
+      applyBuiltinDefaults(t, next);
+      if (cur.metadata.deletionTimestamp) {
+        const had = new Set(cur.metadata.finalizers ?? []);
+        const added = (next.metadata.finalizers ?? []).filter((f) => !had.has(f));
+        if (added.length) extra.push(cause.forbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`));
+      }
+    }
+    const causes = [...extra, ...this.validate(t, next, cur)];
+    if (causes.length) throw invalid(u.op, t, cur.metadata.name, causes);
+    if (u.scope === 'main' && !equalExcept(cur, next, t.statusSubresource ? SKIP_MAIN_AND_STATUS : SKIP_MAIN)) {
+      next.metadata.generation = (cur.metadata.generation ?? 1) + 1;
+    }
+    next.metadata.managedFields = u.managedFields ?? recordUpdate(cur, next, u.manager, u.scope, t.statusSubresource, isoSeconds(this.now()));
+    if (next.metadata.managedFields.length === 0) delete next.metadata.managedFields;
+    next.metadata.resourceVersion = cur.metadata.resourceVersion;
+    if (sameObject(cur, next)) return this.out(cur, t);
+    this.put(t, next, 'MODIFIED', cur);
+    if (u.scope === 'main' && isCrdObject(next)) this.registry.registerCrd(next);
+    if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) this.remove(t, next);
+    return this.out(next, t);
+  }
+
+  /** Deletes for good: a DELETED change carrying the last state at a new resourceVersion. */
+  private remove(t: ResourceType, cur: KubeObject): void {
+    const gone = copy(cur);
+    this.put(t, gone, 'DELETED', cur);
+    if (isCrdObject(cur)) {
+      // Deleting a CRD deletes its objects and stops serving its types.
+      const types = (this.registry as Partial<{ unregisterCrd(name: string): ResourceType[] }>).unregisterCrd?.(cur.metadata.name) ?? [];
+      const keys = [...new Set(types.map(storageKey))];
+      for (const key of keys) {
+        const t2 = types.find((x) => storageKey(x) === key)!;
+        const byNs = this.objects.get(key);
+        if (!byNs) continue;
+        for (const ns of [...byNs.keys()].sort()) for (const name of [...byNs.get(ns)!.keys()].sort()) this.put(t2, copy(byNs.get(ns)!.get(name)!), 'DELETED', byNs.get(ns)!.get(name)!);
+      }
+    }
+  }
+
+  /** Commits a change: a new resourceVersion, the index, the history, then watchers and listeners in order. */
+  private put(t: ResourceType, o: KubeObject, type: HistoryEntry['type'], old: KubeObject | undefined): void {
+    this.rv++;
+    o.metadata.resourceVersion = String(this.rv);
+    const key = storageKey(t);
+    const ns = o.metadata.namespace ?? '';
+    let byNs = this.objects.get(key);
+    if (!byNs) this.objects.set(key, (byNs = new Map()));
+    let byName = byNs.get(ns);
+    if (!byName) byNs.set(ns, (byName = new Map()));
+    if (type === 'DELETED') {
+      byName.delete(o.metadata.name);
+      if (byName.size === 0) byNs.delete(ns);
+    } else byName.set(o.metadata.name, o);
+    const entry: HistoryEntry = { rv: this.rv, type, object: o };
+    if (old) entry.old = old;
+    this.history(key).push(entry);
+    this.queue.push({ key, entry });
+    this.drain();
+  }
+
+  private history(key: string): EventHistory {
+    let h = this.histories.get(key);
+    if (!h) this.histories.set(key, (h = new EventHistory(this.historyCapacity)));
+    return h;
+  }
+
+  /** Delivers queued changes in commit order, even when a listener writes while being told of a change. */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queueHead < this.queue.length) {
+        const { key, entry } = this.queue[this.queueHead++];
+        const ws = this.watchers.get(key);
+        if (ws) for (const w of [...ws]) if (!w.stopped) this.deliverTo(w, entry);
+        if (this.listeners.size) {
+          for (const l of [...this.listeners]) {
+            const c: StoreChange = { type: entry.type, object: copy(entry.object) };
+            if (entry.old) c.old = copy(entry.old);
+            l(c);
+          }
+        }
+        this.deliveredRv = entry.rv;
+      }
+    } finally {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+      this.draining = false;
+    }
+  }
+
+  /**
+   * One change as one watcher sees it: filtered by namespace and selector, and an object that stops (starts)
+   * matching the selector is DELETED (ADDED) for this watcher, as the real server's watch cache does.
+   */
+  private deliverTo(w: Watcher, e: HistoryEntry): void {
+    if (e.rv <= w.lastRv) return;
+    w.lastRv = e.rv;
+    if (w.namespace !== undefined && (e.object.metadata.namespace ?? '') !== w.namespace) return;
+    const sel = w.selector === EVERYTHING ? undefined : w.selector;
+    const now = e.type !== 'DELETED' && (!sel || sel.matches(e.object.metadata.labels));
+    const before = e.old !== undefined && (!sel || sel.matches(e.old.metadata.labels));
+    let event: WatchEvent;
+    if (now && !before) event = { type: 'ADDED', object: copy(e.object) };
+    else if (now && before) event = { type: 'MODIFIED', object: copy(e.object) };
+    else if (!now && before) {
+      const last = copy(e.type === 'DELETED' ? e.object : e.old!);
+      last.metadata.resourceVersion = String(e.rv);
+      event = { type: 'DELETED', object: last };
+    } else return;
+    event.object.apiVersion = w.apiVersion;
+    w.deliver(event);
+  }
+
+  private bookmarkOne(w: Watcher): void {
+    if (!w.allowBookmarks || w.stopped) return;
+    const rv = this.draining ? Math.max(w.lastRv, this.deliveredRv) : this.rv;
+    w.deliver({ type: 'BOOKMARK', object: { apiVersion: w.apiVersion, kind: w.kind, metadata: { name: '', resourceVersion: String(rv) } } });
+  }
+
+  /** A copy for the caller, at the version asked for (objects are stored once per group and kind). */
+  private out(o: KubeObject, t: ResourceType): KubeObject {
+    const c = copy(o);
+    c.apiVersion = apiVersionOf(t);
+    return c;
+  }
+}
