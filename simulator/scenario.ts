@@ -74,7 +74,7 @@ class Reader {
   }
 
   object(v: unknown, path: string, known: readonly string[]): Record<string, unknown> {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(path, 'must be an object', v);
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(path || '(top level)', 'must be an object', v);
     const o = v as Record<string, unknown>;
     for (const k of Object.keys(o)) {
       if (!known.includes(k)) this.fail(path ? `${path}.${k}` : k, `unknown field; the known fields are ${known.join(', ')}`, undefined, false);
@@ -261,7 +261,7 @@ function parseGroup(r: Reader, v: unknown, path: string): ScenarioGroup {
 /** Validates a scenario read from `source` (a file name, or a built-in scenario's name). */
 export function parseScenario(value: unknown, source: string): Scenario {
   const r = new Reader(source);
-  const o = r.object(value, '(top level)', ['name', 'description', 'clusters', 'primary', 'groups']);
+  const o = r.object(value, '', ['name', 'description', 'clusters', 'primary', 'groups']);
   const name = r.dnsLabel(o.name, 'name');
   const description = o.description === undefined ? '' : r.string(o.description, 'description');
   const clusters = r.array(o.clusters, 'clusters', 2, LIMITS.clusters).map((c, i) => r.dnsLabel(c, `clusters[${i}]`));

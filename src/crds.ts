@@ -9,6 +9,8 @@ import type { KubeObject } from '../drivers/cluster/cluster.port.ts';
 
 /** crds/upstream/ of this repository. */
 export const UPSTREAM_CRD_DIR = fileURLToPath(new URL('../crds/upstream/', import.meta.url));
+/** crds/engine/ of this repository: the engine's own CRDs (FailoverGroup, Failover; group failover-engine.io). */
+export const ENGINE_CRD_DIR = fileURLToPath(new URL('../crds/engine/', import.meta.url));
 
 /** Parses every YAML document of a text and keeps the CustomResourceDefinitions; `source` names it in errors. */
 export function parseCrds(text: string, source: string): KubeObject[] {
@@ -24,10 +26,12 @@ export function parseCrds(text: string, source: string): KubeObject[] {
   return out;
 }
 
-/** Every CustomResourceDefinition in the `.yaml`/`.yml` files of `dir` (files in name order). */
-export function loadCrds(dir: string = UPSTREAM_CRD_DIR): KubeObject[] {
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
-    .sort();
-  return files.flatMap((f) => parseCrds(readFileSync(join(dir, f), 'utf8'), join(dir, f)));
+/** Every CustomResourceDefinition in the `.yaml`/`.yml` files of `dirs` (default: upstream and engine; files in name order). */
+export function loadCrds(dirs: string | readonly string[] = [UPSTREAM_CRD_DIR, ENGINE_CRD_DIR]): KubeObject[] {
+  return (typeof dirs === 'string' ? [dirs] : dirs).flatMap((dir) => {
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+      .sort();
+    return files.flatMap((f) => parseCrds(readFileSync(join(dir, f), 'utf8'), join(dir, f)));
+  });
 }

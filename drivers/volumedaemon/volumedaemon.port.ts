@@ -17,6 +17,8 @@ export interface OperationView {
   status: OperationStatus;
   volumeId: string;
   vmId?: string;
+  /** The device slot, once known. */
+  deviceId?: number;
   /** Set when completed: the device the volume appeared as, for an attach to the appliance. */
   devicePath?: string;
   error?: string;

@@ -162,6 +162,9 @@ export const failoverSetup = setup({
       return o !== undefined && o.own === false && o.peer === false;
     },
     observed: ({ event }, params: { value: PeerObservation }) => (event as { output?: StepOutput }).output?.observed === params.value,
+    /** The regain found the failover already finished by the peer (it released the lock): no lease is needed any more. */
+    peerFinished: ({ event }) => (event as { output?: StepOutput }).output?.observed !== undefined,
+    leaseReleased: ({ context }) => context.leaseReleased === true,
   },
   actions: {
     /** Progression only moves forward: a task with a lower order never replaces a higher one. */
@@ -299,6 +302,10 @@ export const failoverSetup = setup({
         leaseLostAtMs: undefined,
         attempt: 0,
       };
+    }),
+    markLeaseReleased: assign(({ context, event }) => {
+      const o = (event as { output?: StepOutput }).output;
+      return { leaseReleased: true, leaseLostAtMs: undefined, attempt: 0, lastUpdateMs: Math.max(context.lastUpdateMs, o?.atMs ?? context.lastUpdateMs) };
     }),
     recordLeaseGone: assign(({ context, event }) => {
       const e = errorOf('regainLease', (event as { error?: unknown }).error);
@@ -532,7 +539,9 @@ function branchState(branch: BranchPlan): Cfg {
         lease: {
           initial: 'waiting',
           states: {
+            released: {},
             waiting: {
+              always: { guard: 'leaseReleased', target: 'released' },
               invoke: {
                 id: `${branch.key}#leaseTimer`,
                 src: 'waitUntil',
@@ -580,7 +589,10 @@ function branchState(branch: BranchPlan): Cfg {
             id: `${branch.key}#regain`,
             src: 'regainLease',
             input: ({ context }: { context: FailoverContext }) => infraInputOf(context, 'RegainLease'),
-            onDone: { target: abs(branch, `${workPath}.hist`), actions: ['recordRegained'] },
+            onDone: [
+              { guard: 'peerFinished', target: abs(branch, `${workPath}.hist`), actions: ['markLeaseReleased'] },
+              { target: abs(branch, `${workPath}.hist`), actions: ['recordRegained'] },
+            ],
             onError: [
               { guard: 'regainCanRetry', target: 'backingOff', actions: [{ type: 'recordFailure', params: { op: 'RegainLease' } }] },
               { target: FINAL.failed, actions: ['recordLeaseGone'] },

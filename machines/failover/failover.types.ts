@@ -134,6 +134,8 @@ export interface FailoverContext {
   /** Set when the lease was lost (and whether it was won back). */
   leaseLostAtMs?: number;
   leaseLostCount: number;
+  /** The peer finished the failover and released the shared lock: this side runs its last steps without renewing. */
+  leaseReleased?: boolean;
   /** Why the failover failed or needs a person: the message status shows. */
   failure?: { reason: string; message: string; atMs: number; error?: StepError };
   progress: ProgressMark;

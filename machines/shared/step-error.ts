@@ -38,8 +38,15 @@ export function asStepError(op: string, e: unknown): StepError {
   return { kind: 'Internal', driver: 'engine', op, message: String(e) };
 }
 
-/** Transient, Throttled and Conflict may succeed when tried again (as DriverError.retryable says). */
+/**
+ * Conflict reasons that trying again cannot fix: another failover holds the lock, the group is suspended, the
+ * group changed owner or version, this failover was superseded, the request failed validation.
+ */
+export const PERMANENT_REASONS: readonly string[] = ['Locked', 'Suspended', 'NotOwner', 'VersionMismatch', 'Superseded', 'ValidationFailed'];
+
+/** Transient, Throttled and Conflict may succeed when tried again (as DriverError.retryable says), unless the reason is permanent. */
 export function isRetryable(e: StepError): boolean {
+  if (e.reason !== undefined && PERMANENT_REASONS.includes(e.reason)) return false;
   return e.kind === 'Transient' || e.kind === 'Throttled' || e.kind === 'Conflict';
 }
 

@@ -44,6 +44,7 @@ export const vmLifecycleMachine = setup({
     canSettle: ({ context }) => context.settleRounds < context.policy.settleRoundsMax,
     goalIs: ({ context }, goal: VmLifecycleInput['goal']) => context.goal === goal,
     canDeploy: ({ context }) => context.deploy !== undefined,
+    acceptAbsent: ({ context }) => context.acceptAbsent,
     hasRecord: ({ context }) => context.record !== undefined,
     goalReached: ({ context }) => context.goalReached,
   },
@@ -128,6 +129,7 @@ export const vmLifecycleMachine = setup({
     absent: {
       always: [
         { guard: { type: 'goalIs', params: 'destroyed' }, target: 'destroyed' },
+        { guard: 'acceptAbsent', target: 'reached' },
         { guard: 'canDeploy', target: 'creating' },
         {
           target: 'failing',
@@ -254,7 +256,7 @@ export const vmLifecycleMachine = setup({
         input: ({ context }) => ({
           op: 'recordStep',
           args: { ok: context.goalReached, error: context.error, details: { vmId: context.vmId ?? null, vmName: context.vm.name, state: context.state } },
-          record: context.record ? { jobId: context.jobId, name: context.record.name, mode: 'open' as const } : undefined,
+          record: context.record ? { jobId: context.jobId, name: context.record.name, statuses: context.record.statuses, mode: 'open' as const } : undefined,
           retry: context.policy.retry,
         }),
         onDone: [{ guard: 'goalReached', target: 'done' }, { target: 'failed' }],

@@ -200,6 +200,8 @@ export interface VmLifecycleInput {
   /** The VM by id when known, and always by name (a deploy that timed out but happened is found by name). */
   vm: { vmId?: string; name: string };
   goal: VmGoal;
+  /** An absent VM counts as stopped (cleanup: nothing to stop). Destroyed is reached by absence anyway. */
+  acceptAbsent: boolean;
   /** Given when the VM may be created if absent. */
   deploy?: DeploySpec;
   /** The job-log step this lifecycle run belongs to (opened by its ops, closed at its end). */
@@ -268,8 +270,9 @@ export interface VmCondition {
 
 export interface CleanupInput {
   job: JobRef;
-  /** `cleanup`: its own job (statuses cleanup → reverting → completed), and the VM context goes back to
-   * ready_for_failover. `rollback`: steps of the failed job, named `rollback-…`; the caller ends the job. */
+  /** `cleanup`: its own job, and the VM context goes back to
+   * ready_for_failover. `rollback`: steps of the failed job, named `rollback-…`; the caller ends the job. Both set the
+   * job statuses cleanup (stop, detach) then reverting (revert, reattach, remove). */
   mode: 'cleanup' | 'rollback';
   applianceVmId: string;
   volumeIds: string[];
@@ -340,6 +343,8 @@ export interface VmFailoverContext extends VmFailoverInput {
   conditions: VmCondition[];
   rollback?: CleanupOutput;
   cleanup?: CleanupOutput;
+  /** Set on entering a final state. */
+  outcome?: VmFailoverOutput['outcome'];
 }
 
 export interface VmFailoverOutput {

@@ -260,7 +260,7 @@ export const volumeLifecycleMachine = setup({
             error: context.error,
             details: { volumeId: context.volumeId, where: context.where, vmId: context.vmId ?? null, devicePath: context.devicePath ?? null },
           },
-          record: context.record ? { jobId: context.jobId, name: context.record.name, mode: 'open' as const } : undefined,
+          record: context.record ? { jobId: context.jobId, name: context.record.name, statuses: context.record.statuses, mode: 'open' as const } : undefined,
           retry: context.policy.retry,
         }),
         onDone: 'ending',

@@ -32,11 +32,18 @@ import type {
   SimVolume,
   SimZone,
   SourceVmRecord,
+  TargetVmRole,
   VolumeData,
   VolumePlace,
 } from './cloud.types.ts';
 
 export const CLOUDSTACK_PARTY = 'cloudstack';
+
+/** A deployed VM's part, from the names the VM charts give (`<name>-test`, `<name>-live`). */
+export function targetRoleOf(vm: { name: string; role: SimVmRole }): TargetVmRole {
+  if (vm.role !== 'deployed') return 'other';
+  return vm.name.endsWith('-test') ? 'test' : vm.name.endsWith('-live') ? 'live' : 'other';
+}
 
 /** The appliance's block device for a CloudStack device slot on KVM/virtio: 0 → /dev/vda, 1 → /dev/vdb … */
 export function devicePathFor(deviceId: number): string {
@@ -264,7 +271,17 @@ export class SimCloud implements JsonLookups {
     if (!v.vmId || v.deviceId === undefined) return { kind: 'detached' };
     if (v.vmId === this.applianceVmId) return { kind: 'appliance', vmId: v.vmId, deviceId: v.deviceId };
     const vm = this.mustVm(v.vmId);
-    return { kind: 'vm', vmId: vm.id, vmName: vm.name, deviceId: v.deviceId, vmState: vm.state };
+    return { kind: 'vm', vmId: vm.id, vmName: vm.name, deviceId: v.deviceId, vmState: vm.state, role: targetRoleOf(vm) };
+  }
+
+  /** The deployed VMs named as test VMs (`…-test`), not expunged. */
+  testVms(): SimVm[] {
+    return this.deployedVms().filter((v) => targetRoleOf(v) === 'test');
+  }
+
+  /** The deployed VMs named as live VMs (`…-live`), not expunged. */
+  liveVms(): SimVm[] {
+    return this.deployedVms().filter((v) => targetRoleOf(v) === 'live');
   }
 
   /** The VMs made through deployVirtualMachine and not expunged (the test and live VMs), by name. */

@@ -142,9 +142,12 @@ export interface SourceVmRecord {
   contextStatus: string;
 }
 
+/** A deployed VM's part in a failover, from its name (machines/vm/vm.names.ts: `<name>-test`, `<name>-live`). */
+export type TargetVmRole = 'test' | 'live' | 'other';
+
 /** Where a volume is, for invariants. */
 export type VolumePlace =
   | { kind: 'appliance'; vmId: string; deviceId: number }
-  | { kind: 'vm'; vmId: string; vmName: string; deviceId: number; vmState: VmState }
+  | { kind: 'vm'; vmId: string; vmName: string; deviceId: number; vmState: VmState; role: TargetVmRole }
   | { kind: 'detached' }
   | { kind: 'deleted' };

@@ -131,18 +131,25 @@ function prefixesOf(paths: Iterable<PathKey>): Set<PathKey> {
   return out;
 }
 
-/** Whether `q` overlaps a path of `set` (equal, an ancestor of one, or a descendant of one); `prefixes` = prefixesOf(set). */
-function overlaps(q: PathKey, set: Set<PathKey>, prefixes: Set<PathKey>): boolean {
-  if (set.has(q) || prefixes.has(q)) return true;
-  const segs = pathSegs(q);
-  for (let i = 1; i < segs.length; i++) if (set.has(pathKey(segs.slice(0, i)))) return true;
-  return false;
-}
+const isEmptyObject = (v: unknown): boolean => isObject(v) && Object.keys(v).length === 0;
 
-function removeOverlapping(from: Set<PathKey>, touched: Set<PathKey>): void {
-  if (touched.size === 0) return;
-  const prefixes = prefixesOf(touched);
-  for (const q of [...from]) if (overlaps(q, touched, prefixes)) from.delete(q);
+/**
+ * Removes from `from` the fields a write changed: each touched field, everything under it, and any owned
+ * ancestor that is no longer a map in `next` (owning a map itself is not disturbed by changes inside it).
+ */
+function removeTouched(from: Set<PathKey>, touched: Set<PathKey>, next: KubeObject): void {
+  if (touched.size === 0 || from.size === 0) return;
+  const touchedPrefixes = prefixesOf(touched);
+  for (const q of [...from]) {
+    if (touched.has(q)) {
+      from.delete(q);
+      continue;
+    }
+    const segs = pathSegs(q);
+    let under = false;
+    for (let i = 1; i < segs.length && !under; i++) under = touched.has(pathKey(segs.slice(0, i)));
+    if (under || (touchedPrefixes.has(q) && !isObject(getPath(next, segs)))) from.delete(q);
+  }
 }
 
 function entryFor(owned: Owned[], manager: string, operation: Operation, subresource: string | undefined, apiVersion: string, time: string): Owned {
@@ -175,7 +182,7 @@ export function recordUpdate(old: KubeObject | undefined, next: KubeObject, mana
   }
   for (const p of before) if (!after.has(p) || !deepEqual(getPath(old, pathSegs(p)), getPath(next, pathSegs(p)))) touched.add(p);
   if (touched.size === 0) return encode(owned);
-  for (const o of owned) removeOverlapping(o.paths, touched);
+  for (const o of owned) removeTouched(o.paths, touched, next);
   const mine = entryFor(owned, manager, 'Update', scope === 'status' ? 'status' : undefined, next.apiVersion, time);
   for (const p of gained) mine.paths.add(p);
   return encode(owned);
@@ -211,24 +218,38 @@ export function mergeApply(current: KubeObject, cfg: KubeObject, manager: string
   const others = owned.filter((o) => !isMine(o) && !o.entry.subresource);
   const otherPrefixes = new Map(others.map((o) => [o, prefixesOf(o.paths)]));
   const conflicts: ApplyConflict[] = [];
-  const taken = new Set<PathKey>();
+  const drop = new Map<Owned, Set<PathKey>>();
   for (const p of [...wanted].sort()) {
     const segs = pathSegs(p);
-    if (deepEqual(getPath(cfg, segs), getPath(current, segs))) continue;
+    const want = getPath(cfg, segs);
+    const have = getPath(current, segs);
+    if (deepEqual(want, have)) continue;
+    // An empty map in the config claims the map, not its contents: no conflict while it is a map.
+    const mapOnly = isEmptyObject(want);
+    if (mapOnly && isObject(have)) continue;
     for (const o of others) {
-      if (overlaps(p, o.paths, otherPrefixes.get(o)!)) {
-        conflicts.push({ manager: o.entry.manager, apiVersion: o.entry.apiVersion, path: p });
-        taken.add(p);
+      const lost = new Set<PathKey>();
+      if (o.paths.has(p)) lost.add(p);
+      for (let i = 1; i < segs.length; i++) {
+        const a = pathKey(segs.slice(0, i));
+        if (o.paths.has(a) && !isObject(getPath(current, segs.slice(0, i)))) lost.add(a);
       }
+      if (!mapOnly && otherPrefixes.get(o)!.has(p)) for (const q of o.paths) if (q.startsWith(p + SEP)) lost.add(q);
+      if (lost.size === 0) continue;
+      conflicts.push({ manager: o.entry.manager, apiVersion: o.entry.apiVersion, path: p });
+      const d = drop.get(o) ?? new Set<PathKey>();
+      for (const q of lost) d.add(q);
+      drop.set(o, d);
     }
   }
   if (conflicts.length > 0 && !force) return { conflicts };
-  for (const o of others) removeOverlapping(o.paths, taken);
+  for (const [o, d] of drop) for (const q of d) o.paths.delete(q);
 
   const next = copy(current);
   const previous = owned.find(isMine)?.paths ?? new Set<PathKey>();
   const afterForce = others.map((o) => ({ paths: o.paths, prefixes: prefixesOf(o.paths) }));
-  const ownedByOthers = (q: PathKey) => afterForce.some((o) => overlaps(q, o.paths, o.prefixes));
+  // Another manager still owns q, or something under it: q stays.
+  const ownedByOthers = (q: PathKey) => afterForce.some((o) => o.paths.has(q) || o.prefixes.has(q));
   for (const q of [...previous].sort().reverse()) {
     if (wanted.has(q) || ownedByOthers(q)) continue;
     const segs = pathSegs(q);

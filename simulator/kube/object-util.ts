@@ -6,9 +6,25 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** A deep copy through JSON: drops undefined, as the wire would. */
-export function copy<T>(v: T): T {
+/** A deep copy of a caller's value through JSON: drops undefined, turns Dates into strings, as the wire would. */
+export function copyJson<T>(v: T): T {
   return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
+/** A deep copy of JSON data the store already holds (several times faster than a JSON round trip). */
+export function copy<T>(v: T): T {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    const a = new Array(v.length);
+    for (let i = 0; i < v.length; i++) a[i] = copy(v[i]);
+    return a as T;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x !== undefined) out[k] = copy(x);
+  }
+  return out as T;
 }
 
 export function deepEqual(a: unknown, b: unknown): boolean {

@@ -25,7 +25,7 @@ import { applyBuiltinDefaults, builtinCauses, prepareForCreate } from './builtin
 import { EVERYTHING, parseLabelSelector, type LabelSelector } from './label-selector.ts';
 import { appliedFields, conflictMessage, mergeApply, recordUpdate, showPath, type Scope } from './managed-fields.ts';
 import { metadataCauses } from './metadata.ts';
-import { copy, deepEqual, deterministicUid, equalExcept, isObject, isoSeconds, nameSuffix } from './object-util.ts';
+import { copy, copyJson, deepEqual, deterministicUid, equalExcept, isObject, isoSeconds, nameSuffix } from './object-util.ts';
 import { isCrdObject, storageKey } from './registry.ts';
 import type { KubeStore, ResourceRegistry, ResourceType, StoreChange } from './store.types.ts';
 import { applySchema } from './validation.ts';
@@ -206,7 +206,7 @@ export class SimKubeStore implements KubeStore {
     if (!Array.isArray(ops)) throw badRequest(op, 'a JSON patch must be a list of operations');
     let next: KubeObject;
     try {
-      next = jsonpatch.applyPatch(copy(cur), copy(ops) as unknown as jsonpatch.Operation[], true, true).newDocument;
+      next = jsonpatch.applyPatch(copy(cur), copyJson(ops) as unknown as jsonpatch.Operation[], true, true).newDocument;
     } catch (e) {
       const err = e as { name?: string; operation?: { op?: string; path?: string }; message?: string };
       if (err.name === 'TEST_OPERATION_FAILED') throw patchFailed(op, t, ref.name, `testing value ${err.operation?.path ?? ''} failed: test failed`);
@@ -221,8 +221,9 @@ export class SimKubeStore implements KubeStore {
 
   patchStatus(ref: ObjectRef, patch: JsonObject): KubeObject {
     const op = 'kube.patchStatus';
-    const { t, cur } = this.target(ref, op);
+    const t = this.typeOf(ref, op);
     if (!t.statusSubresource) throw unknownResource(op, `${t.plural}/status`);
+    const cur = this.mustGet(t, ref.namespace, ref.name, op);
     const next = this.mergeInto(t, cur, patch, op);
     return this.commitUpdate(t, cur, next, { op, scope: 'status', manager: DEFAULT_MANAGER });
   }
@@ -378,7 +379,7 @@ export class SimKubeStore implements KubeStore {
   /** A copy of a request body, checked for the fields every request needs. */
   private body(obj: KubeObject, op: string): KubeObject {
     if (!isObject(obj)) throw badRequest(op, 'the request body must be a JSON object');
-    const o = copy(obj);
+    const o = copyJson(obj);
     if (typeof o.kind !== 'string' || o.kind === '') throw badRequest(op, `Object 'Kind' is missing in '${JSON.stringify(obj)}'`);
     if (typeof o.apiVersion !== 'string' || o.apiVersion === '') throw badRequest(op, `Object 'apiVersion' is missing in '${JSON.stringify(obj)}'`);
     if (!isObject(o.metadata)) o.metadata = { name: '' };
@@ -387,7 +388,7 @@ export class SimKubeStore implements KubeStore {
 
   private mergeInto(t: ResourceType, cur: KubeObject, patch: JsonObject, op: string): KubeObject {
     if (!isObject(patch)) throw badRequest(op, 'a JSON merge patch must be a JSON object');
-    const next = mergePatchLib.apply(copy(cur), copy(patch)) as KubeObject;
+    const next = mergePatchLib.apply(copy(cur), copyJson(patch)) as KubeObject;
     this.checkPatched(t, cur, next, cur.metadata.name, op);
     return next;
   }

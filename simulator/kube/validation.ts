@@ -188,8 +188,11 @@ export function applySchema(obj: JsonObject, schema: JsonObject): FieldCause[] {
   if (validate(obj)) return [];
   const seen = new Set<string>();
   const out: FieldCause[] = [];
-  for (const e of validate.errors ?? []) {
-    if (inBranch(e.schemaPath)) continue;
+  const errors = (validate.errors ?? []).filter((e) => !inBranch(e.schemaPath));
+  // A value of the wrong type is reported for its type alone, not also for its enum, pattern or bounds.
+  const badType = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
+  for (const e of errors) {
+    if (e.keyword !== 'type' && e.keyword !== 'required' && badType.has(e.instancePath)) continue;
     const c = toCause(e, obj);
     const key = `${c.field}\u0000${c.message}`;
     if (seen.has(key)) continue;

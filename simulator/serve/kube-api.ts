@@ -13,7 +13,7 @@ import type { OpClass } from '../faults.ts';
 import type { SimKernel } from '../kernel.ts';
 import { badRequest, conflict, notFound, unknownResource, type TypeNames } from '../kube/api-errors.ts';
 import { copy, isObject } from '../kube/object-util.ts';
-import { CRD_GVK, isCrdObject } from '../kube/registry.ts';
+import { CRD_GVK } from '../kube/registry.ts';
 import type { KubeStore, ResourceType } from '../kube/store.types.ts';
 import { signalIoActivity } from './io-settle.ts';
 import {
@@ -194,16 +194,6 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
   const registry = store.registry;
   const isNamespacedPlural = (g: string, v: string, p: string) => registry.byPlural(g, v, p)?.namespaced === true;
 
-  /** Keeps the registry in step with CRD objects written over HTTP, so their kinds are served at once. */
-  const afterCrdWrite = (obj: KubeObject | undefined, deletedName?: string) => {
-    const reg = registry as { unregisterCrd?: (name: string) => unknown };
-    if (deletedName !== undefined) {
-      if (!store.get({ ...CRD_GVK, name: deletedName })) reg.unregisterCrd?.(deletedName);
-      return;
-    }
-    if (obj && isCrdObject(obj)) registry.registerCrd(obj);
-  };
-
   function planDiscovery(route: DiscoveryRoute): Planned {
     const exec = (): Answer => {
       const found = (doc: object | undefined): Answer => {
@@ -376,7 +366,6 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
           exec: () => {
             const obj = bodyObject('kube.create', undefined, 'create');
             const created = store.create(obj, writeOpts);
-            afterCrdWrite(created);
             return { code: 201, body: created };
           },
         };
@@ -393,7 +382,6 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
           exec: () => {
             const obj = bodyObject('kube.update', route.name, 'update');
             const updated = status ? store.updateStatus(obj) : store.update(obj, writeOpts);
-            if (!status) afterCrdWrite(updated);
             return { code: 200, body: updated };
           },
         };
@@ -409,7 +397,6 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
           target: { object: refString(ref) },
           exec: () => {
             const patched = patchObject(ref, t, status, contentType, q, fieldManager, body, () => bodyObject('kube.apply', route.name, 'apply'));
-            if (!status) afterCrdWrite(patched);
             return { code: 200, body: patched };
           },
         };
@@ -432,7 +419,6 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
             }
             const deleteOpts = preconditions.resourceVersion !== undefined ? { resourceVersion: preconditions.resourceVersion } : {};
             if (!store.delete(ref, deleteOpts)) throw notFound('kube.delete', names(t), route.name!);
-            if (isCrdObject(cur)) afterCrdWrite(undefined, cur.metadata.name);
             const details: JsonObject = { name: route.name!, group: t.group, kind: t.plural };
             if (cur.metadata.uid) details.uid = cur.metadata.uid;
             return { code: 200, body: deletedStatus(details) };
@@ -601,19 +587,31 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
     return a;
   }
 
-  /** One open watch stream: store events are delivered in order, each after a drawn latency on virtual time. */
+  /**
+   * One open watch stream: store events are delivered in order, each after a drawn latency on virtual time. The
+   * API server or the caller going down, or a partition between them, breaks the connection (the client sees
+   * the stream fail and must watch again), as it would on a real network.
+   */
   class ActiveWatch {
     private handle: { stop(): void } | undefined;
     private closed = false;
     private opened = false;
     private lastAtMs = 0;
     private timeoutTimer: number | undefined;
+    private partitionTimer: number | undefined;
+    private readonly pending = new Set<number>();
+    private readonly unsubscribeParty: () => void;
     private first = true;
 
     constructor(
       private readonly w: WatchPlan,
       private readonly res: ServerResponse,
-    ) {}
+    ) {
+      this.unsubscribeParty = kernel.onPartyChange((p, isDown) => {
+        if (isDown && (p === party || p === caller)) this.break();
+      });
+      this.armPartitionTimer();
+    }
 
     /** Inside kernel.call: registers the store watch (throws Expired for a too old resourceVersion). */
     start(): void {
@@ -642,18 +640,37 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
       const atMs = Math.max(kernel.now() + kernel.draw(kernel.plan.latency['kube.watch']), this.lastAtMs);
       this.lastAtMs = atMs;
       const event = copy(e);
-      kernel.sched.at(atMs, 'kube.watch.deliver', () => this.deliver(event));
+      const id = kernel.sched.at(atMs, 'kube.watch.deliver', () => {
+        this.pending.delete(id);
+        this.deliver(event);
+      });
+      this.pending.add(id);
+    }
+
+    private routeBroken(): boolean {
+      return kernel.isDown(party) || kernel.isDown(caller) || kernel.partitioned(caller, party);
     }
 
     private deliver(e: WatchEvent): void {
       if (this.closed) return;
-      if (kernel.isDown(party) || kernel.isDown(caller) || kernel.partitioned(caller, party)) {
-        // The connection breaks, as it would: the client sees the stream end and must re-watch.
-        this.end();
-        return;
-      }
+      if (this.routeBroken()) return this.break();
       this.open();
       this.write(this.render(e));
+    }
+
+    /** Wakes up when the next partition of this route starts, so a quiet stream breaks too. */
+    private armPartitionTimer(): void {
+      const t = kernel.elapsed();
+      const next = kernel.plan.partitions
+        .filter((p) => p.toMs > p.fromMs && p.fromMs > t && ((p.between[0] === caller && p.between[1] === party) || (p.between[1] === caller && p.between[0] === party)))
+        .reduce<number | undefined>((min, p) => (min === undefined || p.fromMs < min ? p.fromMs : min), undefined);
+      if (next === undefined) return;
+      this.partitionTimer = kernel.sched.at(kernel.startMs + next, 'kube.watch.partition', () => {
+        this.partitionTimer = undefined;
+        if (this.closed) return;
+        if (this.routeBroken()) this.break();
+        else this.armPartitionTimer();
+      });
     }
 
     private render(e: WatchEvent): unknown {
@@ -690,19 +707,12 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
         this.end();
         return;
       }
-      this.stopStore();
-      if (!this.opened) send(this.res, toAnswer(e));
-      else this.end();
+      this.close();
+      if (!this.res.headersSent) send(this.res, toAnswer(e));
+      else if (!this.res.writableEnded) this.res.end();
     }
 
-    private stopStore(): void {
-      this.handle?.stop();
-      this.handle = undefined;
-      if (this.timeoutTimer !== undefined) kernel.sched.cancel(this.timeoutTimer);
-      this.timeoutTimer = undefined;
-    }
-
-    /** Ends the stream from the server side. */
+    /** Ends the stream cleanly from the server side (timeoutSeconds, closeWatches, shutdown). */
     end(): void {
       if (this.closed) return;
       this.open();
@@ -710,11 +720,25 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
       if (!this.res.writableEnded) this.res.end();
     }
 
-    /** The client went away (or the stream ended): stop the store watch. */
+    /** Breaks the connection (no clean end): what a client sees when the server or the network fails. */
+    break(): void {
+      if (this.closed) return;
+      this.close();
+      this.res.destroy();
+    }
+
+    /** The client went away (or the stream ended): stop the store watch and every timer. */
     close(): void {
       if (this.closed) return;
       this.closed = true;
-      this.stopStore();
+      this.handle?.stop();
+      this.handle = undefined;
+      for (const id of this.pending) kernel.sched.cancel(id);
+      this.pending.clear();
+      if (this.timeoutTimer !== undefined) kernel.sched.cancel(this.timeoutTimer);
+      if (this.partitionTimer !== undefined) kernel.sched.cancel(this.partitionTimer);
+      this.timeoutTimer = this.partitionTimer = undefined;
+      this.unsubscribeParty();
     }
   }
 

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerSimulate } from './simulate.ts';
 import { UsageError } from './usage-error.ts';
+import { registerWorldServe } from './world-serve.ts';
 
 export function buildProgram(out: (s: string) => void, err: (s: string) => void): Command {
   const program = new Command('failoverctl')
@@ -10,6 +11,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: err });
   registerSimulate(program, out);
+  registerWorldServe(program, out);
   program
     .command('start')
     .description('Run the main job on the embedded default: a simulated failover of the sample group.')

@@ -147,7 +147,7 @@ export function shortHash(text: string, length = 10): string {
       h ^= text.charCodeAt(i);
       h = Math.imul(h, 0x01000193) >>> 0;
     }
-    h ^= round;
+    h = (h ^ round) >>> 0;
     out += h.toString(16).padStart(8, '0');
   }
   return out.slice(0, length);

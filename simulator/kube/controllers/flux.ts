@@ -80,6 +80,7 @@ export class FluxController extends BaseController {
       return;
     }
     if (this.timers.has(key)) return; // one reconcile at a time; it reads the object again when it finishes
+    if (upToDate(obj)) return;
     let conditions = (obj.status?.conditions as unknown as Condition[] | undefined) ?? [];
     conditions = setCondition(conditions, { type: 'Reconciling', status: 'True', reason: 'Progressing', message: 'Reconciliation in progress', observedGeneration: obj.metadata.generation ?? 1 }, this.now);
     const ready = conditions.find((c) => c.type === 'Ready');
@@ -158,6 +159,17 @@ export class FluxController extends BaseController {
     if (!obj) throw new Error(`materialize: ${this.kind} ${namespace}/${name} does not exist on ${this.cluster}`);
     this.writeStatus(obj, this.readyStatus(obj));
   }
+}
+
+/** Reconciled at this generation, Ready, and every reconcile request handled: nothing to do. */
+function upToDate(obj: KubeObject): boolean {
+  const requested = annotation(obj, Annotations.fluxRequestedAt);
+  const ready = (obj.status?.conditions as unknown as Condition[] | undefined)?.find((c) => c.type === 'Ready');
+  return (
+    obj.status?.observedGeneration === (obj.metadata.generation ?? 1) &&
+    ready?.status === 'True' &&
+    (requested === undefined || obj.status?.lastHandledReconcileAt === requested)
+  );
 }
 
 function chartSpec(obj: KubeObject): JsonObject | undefined {

@@ -289,8 +289,8 @@ export class VolumeReplicationController extends BaseController {
   private startOp(obj: KubeObject, op: 'promote' | 'demote' | 'resync' | 'settle', delayMs: number, done: () => void): void {
     const key = keyOf(obj.metadata.namespace, obj.metadata.name);
     if (op !== 'settle') {
-      const status: JsonObject = { ...(obj.status ?? {}), lastStartTime: isoTime(this.now) };
-      this.writeStatus(obj, status);
+      const fresh = this.ctx.store.get(refFor(Kinds.VolumeReplication, key)) ?? obj;
+      this.writeStatus(fresh, { ...(fresh.status ?? {}), lastStartTime: isoTime(this.now) });
       this.emit(`${op}.started`, { ns: obj.metadata.namespace, name: obj.metadata.name, forced: op === 'promote' && annotation(obj, Annotations.forcePromote) === 'true' ? true : undefined });
     }
     this.timers.set(key, delayMs, done);

@@ -1,0 +1,431 @@
+// Why: one simulated failover from a seed, end to end: the world, an operator host per cluster (the same wiring
+// and persistence as the daemon), the request submitted to both operators, the nemesis (API faults, partitions,
+// operator crashes and stalls from the seed's plan, plus crashes at chosen transitions), a safety phase with
+// every `always` invariant checked after each event, then a liveness phase with faults healed in which the
+// failover must end within a bound. The result says what happened and how to replay it byte for byte.
+import type { Logger } from 'pino';
+import type { KubeObject } from '../drivers/cluster/cluster.port.ts';
+import { simClock } from '../drivers/clock/clock.sim.ts';
+import { simRandom } from '../drivers/random/random.sim.ts';
+import { SimSnapshotDisk, SimSnapshotStore } from '../drivers/snapshots/snapshot.sim.ts';
+import { groupIdOf } from '../machines/failover/group.types.ts';
+import { deriveFailoverStatus, type FailoverSnapshotLike, type FailoverStatus } from '../machines/failover/failover.status.ts';
+import type { FailoverMode, FailoverPolicy, FailoverRequest, FailoverRole, FailoverType } from '../machines/failover/failover.types.ts';
+import { createFailoverHost, failoverSubmission, type FailoverHost } from '../src/runtime/failover-host.ts';
+import type { Submission } from '../src/runtime/operator-host.ts';
+import { silentLogger } from '../src/log.ts';
+import { wireFailover } from '../src/wire/cluster-failover.ts';
+import type { FaultPlan, FaultProfile } from './faults.ts';
+import { FailoverInvariants, type SideView } from './invariants/failover.ts';
+import { InvariantViolation, type InvariantResult } from './kernel.ts';
+import { Prng } from './prng.ts';
+import { SimProcess } from './process.ts';
+import { generateGroup, parseScenario, scenarioToJson, type Scenario } from './scenario.ts';
+import { scenarioByName } from './scenarios/index.ts';
+import { SimWorld } from './world.ts';
+
+/** How long after the faults heal every failover must have ended (a bound on the liveness phase). */
+export const LIVENESS_BOUND_MS = 30 * 60_000;
+/** How long the source site stays unreachable in an unplanned failover when the plan heals sooner. */
+export const UNPLANNED_OUTAGE_MS = 60_000;
+/** Generated scenarios are named `generated-<workloads>`: the group is drawn from the run's seed. */
+export const GENERATED_SCENARIO = /^generated-(\d{1,3})$/;
+
+export interface FailoverSpec {
+  mode: FailoverMode;
+  type: FailoverType;
+  force?: boolean;
+  /** Default: the scenario's primary. */
+  source?: string;
+  /** Default: the first other cluster. */
+  target?: string;
+  /** `namespace/name` of the group to move; default the scenario's first group. */
+  group?: string;
+  policy?: Partial<FailoverPolicy>;
+}
+
+/** Crash an operator right after it has seen its Nth snapshot (counted from 1 over the whole run). */
+export interface CrashPoint {
+  cluster: string;
+  atTransition: number;
+  downMs: number;
+}
+
+export interface SimulationOptions {
+  seed: number;
+  /** A built-in scenario's name, `generated-<workloads>`, or a scenario object. */
+  scenario: string | Scenario;
+  /** The fault profile the plan is derived from (default 'swarm'). */
+  profile?: FaultProfile;
+  failover: FailoverSpec;
+  /** The CRDs the simulated API servers serve (src/crds.ts loadCrds()). */
+  crds: KubeObject[];
+  /** How long faults stay on (the plan's heal time); default the plan's own (60 s). */
+  horizonMs?: number;
+  /** A plan given outright (tests of one fault). */
+  plan?: FaultPlan;
+  /** Crashes at chosen transitions, on top of the plan's time-based ones. */
+  crashPoints?: CrashPoint[];
+  /** Bound on the liveness phase (default LIVENESS_BOUND_MS). */
+  livenessBoundMs?: number;
+  /** Hard bound on the whole run's virtual time. */
+  maxVirtualMs?: number;
+  keepTraceLines?: boolean;
+  traceSink?: (line: string) => void;
+  log?: Logger;
+}
+
+export type RunOutcome = 'completed' | 'rolledBack' | 'failed' | 'manualIntervention' | 'inconsistent' | 'unfinished';
+
+export interface StageSpan {
+  stage: string;
+  cluster: string;
+  role: FailoverRole;
+  /** Milliseconds from the start of the run. */
+  startMs: number;
+  endMs: number;
+}
+
+export interface RunFailure {
+  kind: 'crash' | 'safety' | 'liveness';
+  invariant?: string;
+  atMs: number;
+  message: string;
+}
+
+export interface SimulationResult {
+  seed: number;
+  scenario: string;
+  failover: Required<Pick<FailoverSpec, 'mode' | 'type' | 'force'>> & { source: string; target: string; groupId: string; failoverId: string };
+  outcome: RunOutcome;
+  /** Each side's derived status at the end. */
+  status: Partial<Record<FailoverRole, FailoverStatus>>;
+  timeline: StageSpan[];
+  invariants: InvariantResult[];
+  failure?: RunFailure;
+  replayHint: string;
+  traceHash: string;
+  eventCount: number;
+  virtualDurationMs: number;
+  /** When faults stopped (plan heal, last crash restart, last stall, end of the unplanned outage). */
+  healedAtMs: number;
+  /** Snapshots observed per side (transitions, counted over the run). */
+  transitions: Partial<Record<FailoverRole, number>>;
+  crashes: number;
+  faultPlan: FaultPlan;
+  trace?: string[];
+}
+
+/** Raised for options that cannot make a run; the message names the field and the fix. */
+export class SimulationOptionsError extends Error {
+  override readonly name = 'SimulationOptionsError';
+}
+
+/** A scenario by name: built-in, or `generated-<n>` (a group of n workloads drawn from the seed). */
+export function resolveRunScenario(name: string, seed: number): Scenario {
+  const m = GENERATED_SCENARIO.exec(name);
+  if (!m) return scenarioByName(name);
+  const workloads = Number(m[1]);
+  if (workloads < 1 || workloads > 200) throw new SimulationOptionsError(`scenario ${name}: the workload count must be from 1 to 200`);
+  const group = generateGroup({ name: 'generated', namespace: 'gen', workloads, volumesPerWorkload: 2, network: 2, flux: 2, rnd: new Prng(seed).stream('scenario') });
+  const s: Scenario = { name, description: `${workloads} workloads drawn from seed ${seed}`, clusters: ['east', 'west'], primary: 'east', groups: [group] };
+  return parseScenario(scenarioToJson(s), `scenario ${name}`);
+}
+
+/** The command that replays a run. */
+export function replayHint(o: { seed: number; scenario: string; profile: FaultProfile; failover: FailoverSpec; crashPoints?: CrashPoint[] }): string {
+  const parts = [`npx failoverctl simulate --seed ${o.seed} --scenario ${o.scenario} --mode ${o.failover.mode} --type ${o.failover.type}`];
+  if (o.failover.force) parts.push('--force');
+  if (o.profile !== 'swarm') parts.push(`--profile ${o.profile}`);
+  if (o.failover.source) parts.push(`--source ${o.failover.source}`);
+  if (o.failover.target) parts.push(`--target ${o.failover.target}`);
+  for (const c of o.crashPoints ?? []) parts.push(`--crash-at ${c.cluster}:${c.atTransition}:${c.downMs}`);
+  return parts.join(' ');
+}
+
+interface Side {
+  role: FailoverRole;
+  cluster: string;
+  party: string;
+  proc: SimProcess;
+  disk: SimSnapshotDisk;
+  host: FailoverHost;
+  submitted: Submission[];
+  transitions: number;
+  /** Stage spans, by stage: first start, last end. */
+  spans: Map<string, { startMs: number; endMs: number }>;
+  stage?: string;
+}
+
+export async function runSimulation(opts: SimulationOptions): Promise<SimulationResult> {
+  const profile = opts.profile ?? 'swarm';
+  const scenario = typeof opts.scenario === 'string' ? resolveRunScenario(opts.scenario, opts.seed) : opts.scenario;
+  const spec = opts.failover;
+  if (spec.mode !== 'CONSISTENCY' && spec.mode !== 'UPTIME') throw new SimulationOptionsError(`failover.mode must be CONSISTENCY or UPTIME, got ${JSON.stringify(spec.mode)}`);
+  if (spec.type !== 'planned' && spec.type !== 'unplanned') throw new SimulationOptionsError(`failover.type must be planned or unplanned, got ${JSON.stringify(spec.type)}`);
+  const source = spec.source ?? scenario.primary;
+  const target = spec.target ?? scenario.clusters.find((c) => c !== source);
+  for (const [field, c] of [['source', source], ['target', target]] as const) {
+    if (!c || !scenario.clusters.includes(c)) throw new SimulationOptionsError(`failover.${field} ${JSON.stringify(c)} is not a cluster of scenario ${scenario.name}; use one of ${scenario.clusters.join(', ')}`);
+  }
+  if (source === target) throw new SimulationOptionsError(`failover.source and failover.target are both ${source}; pick two different clusters`);
+  const group = spec.group === undefined ? scenario.groups[0] : scenario.groups.find((g) => groupIdOf(g.spec) === spec.group);
+  if (!group) throw new SimulationOptionsError(`failover.group ${JSON.stringify(spec.group)} is not in scenario ${scenario.name}; its groups are ${scenario.groups.map((g) => groupIdOf(g.spec)).join(', ')}`);
+  for (const cp of opts.crashPoints ?? []) {
+    if (cp.cluster !== source && cp.cluster !== target) throw new SimulationOptionsError(`crashPoints: cluster ${cp.cluster} runs no side of this failover; use ${source} or ${target}`);
+    if (!Number.isInteger(cp.atTransition) || cp.atTransition < 1) throw new SimulationOptionsError(`crashPoints: atTransition must be a whole number from 1, got ${cp.atTransition}`);
+    if (!Number.isFinite(cp.downMs) || cp.downMs < 0) throw new SimulationOptionsError(`crashPoints: downMs must be a non-negative number of milliseconds, got ${cp.downMs}`);
+  }
+
+  const world = SimWorld.build({
+    seed: opts.seed,
+    scenario,
+    crds: opts.crds,
+    profile,
+    horizonMs: opts.horizonMs,
+    plan: opts.plan,
+    keepTraceLines: opts.keepTraceLines ?? false,
+    traceSink: opts.traceSink,
+  });
+  const { kernel } = world;
+  const plan = kernel.plan;
+  const log = opts.log ?? silentLogger;
+  const groupId = groupIdOf(group.spec);
+  const force = spec.force ?? false;
+  const request: FailoverRequest = {
+    failoverId: kernel.prng.stream('request').uuid(),
+    failoverName: `failover-${opts.seed}`,
+    groupId,
+    group: group.spec,
+    sourceCluster: source,
+    targetCluster: target!,
+    mode: spec.mode,
+    type: spec.type,
+    force,
+    reason: 'simulation',
+    requestedAtMs: kernel.now(),
+  };
+  kernel.emit('failover.requested', { failover: request.failoverId, group: groupId, source, target, mode: spec.mode, type: spec.type, force });
+
+  // ----- the operators -----
+  const invariants = new FailoverInvariants(world, request, group);
+  let crashFailure: RunFailure | undefined;
+  const crashWith = (message: string) => {
+    crashFailure ??= { kind: 'crash', atMs: kernel.elapsed(), message };
+  };
+  const sides: Side[] = [];
+  for (const [role, cluster] of [['source', source], ['target', target!]] as const) {
+    const party = `operator/${cluster}`;
+    const proc = new SimProcess(party, kernel);
+    const disk = new SimSnapshotDisk(cluster, () => kernel.now());
+    const peer = role === 'source' ? target! : source;
+    const side = { role, cluster, party, proc, disk, submitted: [], transitions: 0, spans: new Map() } as unknown as Side;
+    side.host = createFailoverHost({
+      cluster,
+      incarnate: () => {
+        const clock = proc.clock(simClock(kernel.sched));
+        const logic = wireFailover({
+          cluster,
+          clusterPort: proc.fence(world.clusterPort(cluster, party)),
+          peerClusterPort: proc.fence(world.clusterPort(peer, party)),
+          globalState: proc.fence(world.globalStatePort(party)),
+          clock,
+          random: simRandom(kernel.prng.stream(`${party}#${proc.incarnation.number}`)),
+          log,
+        });
+        return { logic, snapshots: proc.fence(new SimSnapshotStore(kernel, disk, party)), clock, xstateClock: proc.xstateClock(kernel.sched.xstateClock) };
+      },
+      log,
+      trace: (e, f) => kernel.emit(e, f),
+      pendingRequests: () => side.submitted,
+      onSnapshot: (e) => {
+        side.transitions++;
+        const snap = e.snapshot as unknown as FailoverSnapshotLike;
+        invariants.observe(cluster, snap);
+        const stage = snap.context?.progress?.stage;
+        const now = kernel.elapsed();
+        if (stage !== undefined) {
+          const cur = side.spans.get(stage);
+          if (!cur) side.spans.set(stage, { startMs: now, endMs: now });
+          if (side.stage !== undefined && side.stage !== stage) side.spans.get(side.stage)!.endMs = now;
+          side.stage = stage;
+          side.spans.get(stage)!.endMs = now;
+        }
+        for (const cp of opts.crashPoints ?? []) {
+          if (cp.cluster === cluster && cp.atTransition === side.transitions) kernel.sched.after(0, `crash-point ${party}`, () => crash(side, cp.downMs, `transition ${cp.atTransition}`));
+        }
+      },
+      onActorError: (id, err) => crashWith(`the ${role} actor (${cluster}) of failover ${id} failed: ${err instanceof Error ? err.message : String(err)}`),
+    });
+    sides.push(side);
+  }
+
+  let crashes = 0;
+  /** Virtual time (from the start) by which every fault has ended; pushed out by crash points. */
+  let healedAtMs = plan.healAtMs;
+  const restarts = new Set<Side>();
+  const crash = (side: Side, downMs: number, why: string) => {
+    if (!side.host.alive) return;
+    crashes++;
+    kernel.emit('nemesis.crash', { party: side.party, downMs, why });
+    side.host.crash();
+    side.proc.kill();
+    kernel.setDown(side.party, true);
+    restarts.add(side);
+    healedAtMs = Math.max(healedAtMs, kernel.elapsed() + downMs);
+    kernel.sched.after(downMs, `restart ${side.party}`, () => {
+      kernel.setDown(side.party, false);
+      side.proc.revive();
+      side.host.restart().then(
+        (report) => {
+          restarts.delete(side);
+          for (const r of report.refused) crashWith(`${side.party} refused to restore ${r.failoverId}: ${r.error.message}`);
+        },
+        (e: unknown) => crashWith(`${side.party} could not restart: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    });
+  };
+  const submit = (side: Side) => {
+    const sub = failoverSubmission(request, side.role, side.cluster, spec.policy);
+    side.submitted.push(sub);
+    if (side.host.alive) side.host.start(sub);
+  };
+
+  // ----- the nemesis -----
+  const start = kernel.startMs;
+  const sideOf = (party: string) => sides.find((s) => s.party === party);
+  for (const c of plan.crashes) {
+    const side = sideOf(c.party);
+    if (side) kernel.sched.at(start + c.atMs, `crash ${c.party}`, () => crash(side, c.downMs, 'plan'));
+    healedAtMs = Math.max(healedAtMs, c.atMs + c.downMs);
+  }
+  for (const s of plan.stalls) {
+    const side = sideOf(s.party);
+    if (side) kernel.sched.at(start + s.atMs, `stall ${s.party}`, () => side.proc.stall(s.durationMs));
+    healedAtMs = Math.max(healedAtMs, s.atMs + s.durationMs);
+  }
+  const sourceSide = sides[0];
+  const targetSide = sides[1];
+  if (spec.type === 'unplanned') {
+    // The source site is down (its API server and its operator) from the start; the target goes alone. The site
+    // comes back once faults heal, and its operator then learns the outcome (the unplanned source branch).
+    const outageMs = Math.max(plan.healAtMs, UNPLANNED_OUTAGE_MS);
+    healedAtMs = Math.max(healedAtMs, outageMs);
+    kernel.setDown(`apiserver/${source}`, true);
+    kernel.setDown(sourceSide.party, true);
+    sourceSide.host.crash();
+    sourceSide.proc.kill();
+    kernel.sched.at(start + outageMs, 'site.recovered', () => {
+      kernel.setDown(`apiserver/${source}`, false);
+      kernel.setDown(sourceSide.party, false);
+      sourceSide.proc.revive();
+      enqueue(sourceSide);
+      sourceSide.host.restart().then(
+        (report) => {
+          for (const r of report.refused) crashWith(`${sourceSide.party} refused to restore ${r.failoverId}: ${r.error.message}`);
+        },
+        (e: unknown) => crashWith(`${sourceSide.party} could not start: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    });
+    kernel.sched.at(start, 'submit', () => submit(targetSide));
+  } else {
+    kernel.sched.at(start, 'submit', () => {
+      submit(sourceSide);
+      submit(targetSide);
+    });
+  }
+  function enqueue(side: Side) {
+    side.submitted.push(failoverSubmission(request, side.role, side.cluster, spec.policy));
+  }
+
+  // ----- invariants -----
+  invariants.install(new Map(sides.map((s) => [s.cluster, s.disk])));
+  const views = (): SideView[] => sides.map((s) => ({ cluster: s.cluster, role: s.role, snapshot: s.host.snapshot(request.failoverId) as unknown as FailoverSnapshotLike | undefined }));
+  let boundMessage: string | undefined;
+  invariants.installEventually(views, () => boundMessage);
+
+  // ----- run: safety, then liveness -----
+  const ended = () => sides.every((s) => s.host.alive && s.host.isDone(request.failoverId) && s.host.isPersisted(request.failoverId));
+  const livenessBoundMs = opts.livenessBoundMs ?? LIVENESS_BOUND_MS;
+  let violation: InvariantViolation | undefined;
+  let thrown: unknown;
+  let deadlineMs = 0;
+  try {
+    // The bound moves with healedAtMs (crash points push it out), so run in legs until it stops moving.
+    for (let leg = 0; leg < 100; leg++) {
+      deadlineMs = Math.min(opts.maxVirtualMs ?? Number.POSITIVE_INFINITY, healedAtMs + livenessBoundMs);
+      const r = await kernel.run({
+        untilMs: start + deadlineMs,
+        stopWhen: () => crashFailure !== undefined || (ended() && restarts.size === 0 && kernel.elapsed() >= healedAtMs),
+      });
+      if (r.reason !== 'until' || Math.min(opts.maxVirtualMs ?? Number.POSITIVE_INFINITY, healedAtMs + livenessBoundMs) <= deadlineMs) break;
+    }
+    invariants.checkGlobalLogs();
+    kernel.checkAlways(true);
+    if (!crashFailure && ended()) {
+      // Let what the failover set in motion converge (pods starting, the last resync) before the eventual checks.
+      const until = kernel.now() + 120_000;
+      await kernel.run({ untilMs: until, stopWhen: () => world.converged() });
+    }
+  } catch (e) {
+    if (e instanceof InvariantViolation) violation = e;
+    else thrown = e;
+  }
+  if (!ended() && !violation && !thrown && !crashFailure) {
+    boundMessage = `not every side ended within ${livenessBoundMs}ms after the faults healed (T+${healedAtMs}ms)`;
+  }
+  invariants.checkGlobalLogs();
+
+  // ----- results -----
+  const invariantResults = kernel.invariantResults();
+  const status: Partial<Record<FailoverRole, FailoverStatus>> = {};
+  for (const s of sides) {
+    const snap = s.host.snapshot(request.failoverId);
+    if (snap) status[s.role] = deriveFailoverStatus(snap as unknown as FailoverSnapshotLike);
+  }
+  const outcome = outcomeOf(status, spec.type);
+  let failure: RunFailure | undefined;
+  if (thrown !== undefined) failure = { kind: 'crash', atMs: kernel.elapsed(), message: thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown) };
+  else if (crashFailure) failure = crashFailure;
+  else if (violation) failure = { kind: 'safety', invariant: violation.invariant, atMs: violation.atMs, message: violation.message };
+  else {
+    const bad = invariantResults.find((r) => !r.held);
+    if (bad) failure = { kind: bad.kind === 'always' ? 'safety' : 'liveness', invariant: bad.name, atMs: bad.atMs ?? kernel.elapsed(), message: bad.message ?? bad.name };
+  }
+  const endMs = kernel.elapsed();
+  const timeline: StageSpan[] = [];
+  for (const s of sides) for (const [stage, span] of s.spans) timeline.push({ stage, cluster: s.cluster, role: s.role, startMs: span.startMs, endMs: span.endMs });
+  timeline.sort((a, b) => a.startMs - b.startMs || a.endMs - b.endMs || (a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
+  const scenarioName = scenario.name;
+  kernel.emit('run.ended', { outcome, failure: failure?.kind, invariant: failure?.invariant, crashes, healedAtMs });
+  const result: SimulationResult = {
+    seed: opts.seed,
+    scenario: scenarioName,
+    failover: { mode: spec.mode, type: spec.type, force, source, target: target!, groupId, failoverId: request.failoverId },
+    outcome,
+    status,
+    timeline,
+    invariants: invariantResults,
+    replayHint: replayHint({ seed: opts.seed, scenario: scenarioName, profile, failover: spec, crashPoints: opts.crashPoints }),
+    traceHash: kernel.trace.hash(),
+    eventCount: kernel.trace.eventCount,
+    virtualDurationMs: endMs,
+    healedAtMs,
+    transitions: { source: sourceSide.transitions, target: targetSide.transitions },
+    crashes,
+    faultPlan: plan,
+  };
+  if (failure) result.failure = failure;
+  if (opts.keepTraceLines) result.trace = kernel.trace.lines;
+  return result;
+}
+
+function outcomeOf(status: Partial<Record<FailoverRole, FailoverStatus>>, type: FailoverType): RunOutcome {
+  const t = status.target;
+  const s = status.source;
+  if (!t) return 'unfinished';
+  if (t.phase === 'ManualIntervention' || s?.phase === 'ManualIntervention') return 'manualIntervention';
+  if (!t.outcome || (type === 'planned' && (!s || !s.outcome))) return 'unfinished';
+  if (s?.outcome && s.outcome !== t.outcome) return 'inconsistent';
+  return t.outcome;
+}

@@ -1,0 +1,77 @@
+// Why: when the simulated world is served to real clients (`failoverctl world serve`), virtual time must move on
+// its own, following the wall clock at a chosen speed, so pods start and volumes resync while kubectl watches.
+// The simulator itself has no timers (it is deterministic); this real timer loop, outside it, drives it.
+import type { SimKernel } from '../simulator/kernel.ts';
+
+export interface RealtimeOptions {
+  /** Virtual milliseconds per real millisecond. Default 1. */
+  speed?: number;
+  /** Real milliseconds between steps. Default 10. */
+  tickMs?: number;
+  /** Called when a step throws (an invariant violated, say); the loop stops. */
+  onError?: (e: unknown) => void;
+  /** The wall clock, in milliseconds (tests pass their own). */
+  now?: () => number;
+}
+
+export interface RealtimeDriver {
+  /** Virtual time, in ms since the world started, at the last step. */
+  readonly elapsedMs: number;
+  /** Resolves when the loop has stopped (after stop(), or after an error). */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `kernel` continuously: every tick, virtual time is advanced to `start + speed × real elapsed` (an empty
+ * event at that time keeps the clock moving while the world is idle). Only this loop may call kernel.run while
+ * it is active.
+ */
+export function runRealtime(kernel: SimKernel, opts: RealtimeOptions = {}): RealtimeDriver {
+  const speed = opts.speed ?? 1;
+  if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError(`speed must be a positive number, got ${speed}`);
+  const tickMs = opts.tickMs ?? 10;
+  const now = opts.now ?? (() => performance.now());
+  const realStart = now();
+  const virtualStart = kernel.now();
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const step = async () => {
+    const target = virtualStart + Math.floor((now() - realStart) * speed);
+    if (target > kernel.now()) kernel.sched.at(target, 'clock.realtime', () => {});
+    await kernel.run({ untilMs: target });
+  };
+
+  const loop = async () => {
+    while (!stopped) {
+      try {
+        await step();
+      } catch (e) {
+        stopped = true;
+        opts.onError?.(e);
+        return;
+      }
+      if (stopped) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, tickMs);
+      });
+      wake = undefined;
+    }
+  };
+  const done = loop();
+  return {
+    get elapsedMs() {
+      return kernel.elapsed();
+    },
+    done,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      wake?.();
+      await done;
+    },
+  };
+}

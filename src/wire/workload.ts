@@ -1,0 +1,115 @@
+// Why: the workload chart wired to one cluster: scale with fenced writes, and wait (on watch events) until the
+// ready replicas match, or every pod is gone.
+import type { Logger } from 'pino';
+import { fromPromise } from 'xstate';
+import type { ClockPort } from '../../drivers/clock/clock.port.ts';
+import { Kinds, type ClusterPort, type KubeObject } from '../../drivers/cluster/cluster.port.ts';
+import { DriverError } from '../../drivers/errors.ts';
+import type { JsonObject } from '../../drivers/json.ts';
+import { workloadMachine, type ScaleInput, type WaitWorkloadInput, type WorkloadView } from '../../machines/workload/workload.machine.ts';
+import { EngineAnnotations } from './annotations.ts';
+import { fencedPatch } from './fenced-write.ts';
+import { stampAt } from './stamp.ts';
+import { waitFor } from './watch-wait.ts';
+
+export interface WorkloadWiring {
+  port: ClusterPort;
+  clock: ClockPort;
+  token: number;
+  log: Logger;
+  /** Annotations stamped on the workload with the scale (the remembered replica count). */
+  annotations?: Record<string, string>;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+export function workloadViewOf(obj: KubeObject | undefined, atMs: number, pods?: number): WorkloadView {
+  if (!obj) return { exists: false, atMs };
+  const v: WorkloadView = { exists: true, atMs, readyReplicas: num(obj.status?.readyReplicas) ?? 0 };
+  const r = num(obj.spec?.replicas);
+  v.specReplicas = r ?? 1;
+  if (pods !== undefined) v.pods = pods;
+  return v;
+}
+
+/** `a=b,c=d` from spec.selector.matchLabels (the pods of the workload). */
+export function selectorOf(obj: KubeObject): string | undefined {
+  const sel = obj.spec?.selector;
+  const match = sel && typeof sel === 'object' && !Array.isArray(sel) ? (sel as JsonObject).matchLabels : undefined;
+  if (!match || typeof match !== 'object' || Array.isArray(match)) return undefined;
+  const parts = Object.entries(match as JsonObject)
+    .filter(([, v]) => typeof v === 'string')
+    .map(([k, v]) => `${k}=${v as string}`)
+    .sort();
+  return parts.length ? parts.join(',') : undefined;
+}
+
+export function workloadRef(kind: 'Deployment' | 'StatefulSet', namespace: string, name: string) {
+  return { ...Kinds[kind], namespace, name };
+}
+
+export function wireWorkload(w: WorkloadWiring) {
+  const { port, clock, log } = w;
+  return workloadMachine.provide({
+    actors: {
+      scaleWorkload: fromPromise<WorkloadView, ScaleInput>(({ input, signal }) =>
+        stampAt(clock, async () => {
+          const obj = await fencedPatch(
+            port,
+            workloadRef(input.kind, input.namespace, input.name),
+            (cur) => {
+              const annotations = w.annotations ?? {};
+              const annotationsOk = Object.entries(annotations).every(([k, v]) => cur.metadata.annotations?.[k] === v);
+              if (num(cur.spec?.replicas) === input.replicas && annotationsOk) return undefined;
+              const patch: JsonObject = { spec: { replicas: input.replicas } };
+              if (Object.keys(annotations).length) patch.metadata = { annotations };
+              return patch;
+            },
+            { token: w.token, log, signal },
+          );
+          return workloadViewOf(obj, clock.now());
+        }),
+      ),
+      waitForWorkload: fromPromise<WorkloadView, WaitWorkloadInput>(({ input, signal }) =>
+        stampAt(clock, async () => {
+          const timeoutMs = Math.max(0, input.deadlineMs - clock.now());
+          const ref = workloadRef(input.kind, input.namespace, input.name);
+          if (input.replicas === 0) {
+            const obj = await port.get(ref, { log, signal });
+            if (!obj) throw new DriverError('NotFound', 'kubernetes', 'waitForWorkload', `${input.kind} ${input.namespace}/${input.name} does not exist on ${port.cluster}`, { reason: 'NotFound' });
+            const selector = selectorOf(obj);
+            if (!selector) throw new DriverError('Invalid', 'engine', 'waitForWorkload', `${input.kind} ${input.namespace}/${input.name} has no spec.selector.matchLabels: cannot tell its pods`, { reason: 'Invalid' });
+            return waitFor(port, Kinds.Pod, { namespace: input.namespace, labelSelector: selector }, (pods) => (pods.size === 0 ? workloadViewOf(obj, clock.now(), 0) : undefined), {
+              clock,
+              timeoutMs,
+              signal,
+              log,
+              what: `every pod of ${input.kind} ${input.namespace}/${input.name} to be gone`,
+            });
+          }
+          return waitFor(
+            port,
+            Kinds[input.kind],
+            { namespace: input.namespace, name: input.name },
+            (objects) => {
+              const o = objects.get(input.name);
+              if (!o) return undefined;
+              const v = workloadViewOf(o, clock.now());
+              const current = num(o.status?.observedGeneration) === undefined || (num(o.status?.observedGeneration) ?? 0) >= (o.metadata.generation ?? 0);
+              return current && v.specReplicas === input.replicas && (v.readyReplicas ?? 0) >= input.replicas ? v : undefined;
+            },
+            { clock, timeoutMs, signal, log, what: `${input.kind} ${input.namespace}/${input.name} ready with ${input.replicas} replicas` },
+          );
+        }),
+      ),
+      waitUntil: fromPromise<{ atMs: number }, { atMs: number }>(async ({ input, signal }) => {
+        await clock.sleep(Math.max(0, input.atMs - clock.now()), signal);
+        return { atMs: clock.now() };
+      }),
+    },
+  });
+}
+
+export { EngineAnnotations };

@@ -1,0 +1,38 @@
+// Why: runs the ClusterPort contract, unchanged, against the real Kubernetes driver talking HTTP to the simulated
+// API server: the real driver and the simulated server must agree with the simulated driver on every behaviour.
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubernetesCluster } from '../../drivers/cluster/cluster.kubernetes.ts';
+import { simClock } from '../../drivers/clock/clock.sim.ts';
+import { SimKernel } from '../../simulator/kernel.ts';
+import { createRegistry } from '../../simulator/kube/registry.ts';
+import { SimKubeStore } from '../../simulator/kube/store.ts';
+import { settleWithIo } from '../../simulator/serve/io-settle.ts';
+import { serveKubeApi } from '../../simulator/serve/kube-api.ts';
+import { simKubeConfigYaml } from '../../simulator/serve/sim-kubeconfig.ts';
+import { loadCrds } from '../../src/crds.ts';
+import { describeClusterContract } from './cluster.contract.ts';
+
+const CRDS = loadCrds();
+
+describeClusterContract('http', async () => {
+  const kernel = new SimKernel({ seed: 1 });
+  const store = new SimKubeStore('c1', createRegistry(), () => kernel.now());
+  const server = await serveKubeApi({ kernel, store, caller: 'operator/c1' });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromString(simKubeConfigYaml([{ name: 'c1', url: server.url }]));
+  // The rate limiter runs on virtual time, at client-go's defaults (5 per second, bursts of 10).
+  const port = new KubernetesCluster({ kubeConfig, context: 'c1', clock: simClock(kernel.sched) });
+  const settle = <T>(p: Promise<T>) => settleWithIo(kernel, p);
+  return {
+    port,
+    settle,
+    // As kubectl would: CustomResourceDefinition objects sent to the API server.
+    installCrds: async () => {
+      for (const crd of CRDS.filter((c) => c.metadata.name.startsWith('volumereplication'))) {
+        await settle(port.apply(crd, { fieldManager: 'contract-installer', force: true }));
+      }
+    },
+    compactHistory: async () => store.compactHistory(),
+    dispose: () => server.close(),
+  };
+});
