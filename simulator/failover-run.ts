@@ -15,6 +15,7 @@ import { createFailoverHost, failoverSubmission, type FailoverHost } from '../sr
 import type { Submission } from '../src/runtime/operator-host.ts';
 import { silentLogger } from '../src/log.ts';
 import { wireFailover } from '../src/wire/cluster-failover.ts';
+import { DEFAULT_FENCE_DRIVER } from '../src/wire/failover/deps.ts';
 import type { FaultPlan, FaultProfile } from './faults.ts';
 import { FailoverInvariants, type SideView } from './invariants/failover.ts';
 import { InvariantViolation, type InvariantResult } from './kernel.ts';
@@ -51,6 +52,13 @@ export interface CrashPoint {
   downMs: number;
 }
 
+/** Freeze an operator at `atMs` (from the start) for `durationMs`. */
+export interface StallPoint {
+  cluster: string;
+  atMs: number;
+  durationMs: number;
+}
+
 export interface SimulationOptions {
   seed: number;
   /** A built-in scenario's name, `generated-<workloads>`, or a scenario object. */
@@ -66,6 +74,8 @@ export interface SimulationOptions {
   plan?: FaultPlan;
   /** Crashes at chosen transitions, on top of the plan's time-based ones. */
   crashPoints?: CrashPoint[];
+  /** Operator stalls on top of the plan's (a stall longer than the lease's ttl makes the lease expire). */
+  stallPoints?: StallPoint[];
   /** Bound on the liveness phase (default LIVENESS_BOUND_MS). */
   livenessBoundMs?: number;
   /** Hard bound on the whole run's virtual time. */
@@ -84,6 +94,8 @@ export interface StageSpan {
   /** Milliseconds from the start of the run. */
   startMs: number;
   endMs: number;
+  /** The tasks the side entered in this stage, in order, with when it first entered each. */
+  tasks: Array<{ task: string; startMs: number }>;
 }
 
 export interface RunFailure {
@@ -133,13 +145,14 @@ export function resolveRunScenario(name: string, seed: number): Scenario {
 }
 
 /** The command that replays a run. */
-export function replayHint(o: { seed: number; scenario: string; profile: FaultProfile; failover: FailoverSpec; crashPoints?: CrashPoint[] }): string {
+export function replayHint(o: { seed: number; scenario: string; profile: FaultProfile; failover: FailoverSpec; crashPoints?: CrashPoint[]; stallPoints?: StallPoint[] }): string {
   const parts = [`npx failoverctl simulate --seed ${o.seed} --scenario ${o.scenario} --mode ${o.failover.mode} --type ${o.failover.type}`];
   if (o.failover.force) parts.push('--force');
   if (o.profile !== 'swarm') parts.push(`--profile ${o.profile}`);
   if (o.failover.source) parts.push(`--source ${o.failover.source}`);
   if (o.failover.target) parts.push(`--target ${o.failover.target}`);
   for (const c of o.crashPoints ?? []) parts.push(`--crash-at ${c.cluster}:${c.atTransition}:${c.downMs}`);
+  for (const s of o.stallPoints ?? []) parts.push(`--stall ${s.cluster}:${s.atMs}:${s.durationMs}`);
   return parts.join(' ');
 }
 
@@ -152,8 +165,8 @@ interface Side {
   host: FailoverHost;
   submitted: Submission[];
   transitions: number;
-  /** Stage spans, by stage: first start, last end. */
-  spans: Map<string, { startMs: number; endMs: number }>;
+  /** Stage spans, by stage: first start, last end, tasks entered. */
+  spans: Map<string, { startMs: number; endMs: number; tasks: Array<{ task: string; startMs: number }> }>;
   stage?: string;
 }
 
@@ -175,6 +188,12 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     if (cp.cluster !== source && cp.cluster !== target) throw new SimulationOptionsError(`crashPoints: cluster ${cp.cluster} runs no side of this failover; use ${source} or ${target}`);
     if (!Number.isInteger(cp.atTransition) || cp.atTransition < 1) throw new SimulationOptionsError(`crashPoints: atTransition must be a whole number from 1, got ${cp.atTransition}`);
     if (!Number.isFinite(cp.downMs) || cp.downMs < 0) throw new SimulationOptionsError(`crashPoints: downMs must be a non-negative number of milliseconds, got ${cp.downMs}`);
+  }
+  for (const sp of opts.stallPoints ?? []) {
+    if (sp.cluster !== source && sp.cluster !== target) throw new SimulationOptionsError(`stallPoints: cluster ${sp.cluster} runs no side of this failover; use ${source} or ${target}`);
+    if (!Number.isFinite(sp.atMs) || sp.atMs < 0 || !Number.isFinite(sp.durationMs) || sp.durationMs <= 0) {
+      throw new SimulationOptionsError(`stallPoints: atMs must be >= 0 and durationMs > 0 (milliseconds), got ${sp.atMs} and ${sp.durationMs}`);
+    }
   }
 
   const world = SimWorld.build({
@@ -232,6 +251,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
           clock,
           random: simRandom(kernel.prng.stream(`${party}#${proc.incarnation.number}`)),
           log,
+          fencing: { cidrsOf: (c) => [world.clusterCidr(c)], driver: DEFAULT_FENCE_DRIVER },
         });
         return { logic, snapshots: proc.fence(new SimSnapshotStore(kernel, disk, party)), clock, xstateClock: proc.xstateClock(kernel.sched.xstateClock) };
       },
@@ -243,13 +263,15 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
         const snap = e.snapshot as unknown as FailoverSnapshotLike;
         invariants.observe(cluster, snap);
         const stage = snap.context?.progress?.stage;
+        const task = snap.context?.progress?.task;
         const now = kernel.elapsed();
         if (stage !== undefined) {
-          const cur = side.spans.get(stage);
-          if (!cur) side.spans.set(stage, { startMs: now, endMs: now });
+          let span = side.spans.get(stage);
+          if (!span) side.spans.set(stage, (span = { startMs: now, endMs: now, tasks: [] }));
           if (side.stage !== undefined && side.stage !== stage) side.spans.get(side.stage)!.endMs = now;
           side.stage = stage;
-          side.spans.get(stage)!.endMs = now;
+          span.endMs = now;
+          if (task !== undefined && !span.tasks.some((t) => t.task === task)) span.tasks.push({ task, startMs: now });
         }
         for (const cp of opts.crashPoints ?? []) {
           if (cp.cluster === cluster && cp.atTransition === side.transitions) kernel.sched.after(0, `crash-point ${party}`, () => crash(side, cp.downMs, `transition ${cp.atTransition}`));
@@ -298,6 +320,12 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     const side = sideOf(c.party);
     if (side) kernel.sched.at(start + c.atMs, `crash ${c.party}`, () => crash(side, c.downMs, 'plan'));
     healedAtMs = Math.max(healedAtMs, c.atMs + c.downMs);
+  }
+  for (const sp of opts.stallPoints ?? []) {
+    const side = sides.find((x) => x.cluster === sp.cluster)!;
+    kernel.emit('nemesis.stall-point', { party: side.party, atMs: sp.atMs, durationMs: sp.durationMs });
+    kernel.sched.at(start + sp.atMs, `stall ${side.party}`, () => side.proc.stall(sp.durationMs));
+    healedAtMs = Math.max(healedAtMs, sp.atMs + sp.durationMs);
   }
   for (const s of plan.stalls) {
     const side = sideOf(s.party);
@@ -394,7 +422,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   }
   const endMs = kernel.elapsed();
   const timeline: StageSpan[] = [];
-  for (const s of sides) for (const [stage, span] of s.spans) timeline.push({ stage, cluster: s.cluster, role: s.role, startMs: span.startMs, endMs: span.endMs });
+  for (const s of sides) for (const [stage, span] of s.spans) timeline.push({ stage, cluster: s.cluster, role: s.role, startMs: span.startMs, endMs: span.endMs, tasks: span.tasks });
   timeline.sort((a, b) => a.startMs - b.startMs || a.endMs - b.endMs || (a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
   const scenarioName = scenario.name;
   kernel.emit('run.ended', { outcome, failure: failure?.kind, invariant: failure?.invariant, crashes, healedAtMs });
@@ -406,7 +434,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     status,
     timeline,
     invariants: invariantResults,
-    replayHint: replayHint({ seed: opts.seed, scenario: scenarioName, profile, failover: spec, crashPoints: opts.crashPoints }),
+    replayHint: replayHint({ seed: opts.seed, scenario: scenarioName, profile, failover: spec, crashPoints: opts.crashPoints, stallPoints: opts.stallPoints }),
     traceHash: kernel.trace.hash(),
     eventCount: kernel.trace.eventCount,
     virtualDurationMs: endMs,

@@ -96,15 +96,30 @@ class ObjectClient extends KubernetesObjectApi {
     throw new ApiException(response.httpStatusCode, 'Unsuccessful HTTP Request', text, response.headers);
   }
 
-  /** The served resource of a kind (plural and scope), from discovery (cached per group/version). */
-  async resourceOf(gvk: GVK): Promise<{ name: string; namespaced: boolean } | undefined> {
-    try {
-      const r = await this.resource(apiVersionOf(gvk), gvk.kind);
-      return r ? { name: r.name, namespaced: r.namespaced } : undefined;
-    } catch (e) {
-      if (e instanceof ApiException && e.code === 404) return undefined;
-      throw e;
+  private readonly discovering = new Map<string, Promise<{ name: string; namespaced: boolean } | undefined>>();
+
+  /**
+   * The served resource of a kind (plural and scope), from discovery (cached per group/version by
+   * KubernetesObjectApi). Concurrent first calls share one discovery request.
+   */
+  resourceOf(gvk: GVK): Promise<{ name: string; namespaced: boolean } | undefined> {
+    const key = `${apiVersionOf(gvk)}/${gvk.kind}`;
+    let p = this.discovering.get(key);
+    if (!p) {
+      p = this.resource(apiVersionOf(gvk), gvk.kind).then(
+        (r) => (r ? { name: r.name, namespaced: r.namespaced } : undefined),
+        (e: unknown) => {
+          if (e instanceof ApiException && e.code === 404) return undefined;
+          throw e;
+        },
+      );
+      this.discovering.set(key, p);
+      void p.then(
+        () => this.discovering.delete(key),
+        () => this.discovering.delete(key),
+      );
     }
+    return p;
   }
 
   get namespaceDefault(): string {

@@ -385,7 +385,7 @@ export const cleanupMachine = setup({
         src: 'finishJob',
         input: ({ context }) => ({
           op: 'finishJob',
-          args: isClean(context) && context.error === undefined ? { status: 'completed' } : { status: 'failed', error: context.error ?? cleanupError(context) },
+          args: isClean(context) && context.error === undefined ? { jobId: context.job.jobId, status: 'completed' } : { jobId: context.job.jobId, status: 'failed', error: context.error ?? cleanupError(context) },
           retry: context.policy.retry,
         }),
         onDone: [

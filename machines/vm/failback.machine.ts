@@ -248,7 +248,7 @@ export const failbackMachine = setup({
       invoke: {
         id: 'finishJobCompleted',
         src: 'finishJob',
-        input: ({ context }) => ({ op: 'finishJob', args: { status: 'completed' }, retry: context.policy.retry }),
+        input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'completed' }, retry: context.policy.retry }),
         onDone: [
           {
             guard: { type: 'stepFailed', params: ({ event }) => event.output },
@@ -354,7 +354,7 @@ export const failbackMachine = setup({
       invoke: {
         id: 'finishJobFailed',
         src: 'finishJob',
-        input: ({ context }) => ({ op: 'finishJob', args: { status: 'failed', error: context.error }, retry: context.policy.retry }),
+        input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'failed', error: context.error }, retry: context.policy.retry }),
         onDone: 'failed',
         onError: 'failed',
       },
@@ -367,6 +367,7 @@ export const failbackMachine = setup({
         input: ({ context }) => ({
           op: 'finishJob',
           args: {
+            jobId: context.job.jobId,
             status: 'failed',
             error: {
               kind: 'Fatal',

@@ -528,7 +528,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
     invoke: {
       id: 'finishJobFailed',
       src: 'finishJob',
-      input: ({ context }) => ({ op: 'finishJob', args: { status: 'failed', error: context.error }, retry: context.policy.retry }),
+      input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'failed', error: context.error }, retry: context.policy.retry }),
       onDone: [
         {
           guard: { type: 'stepFailed', params: ({ event }) => event.output },
@@ -552,6 +552,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
       input: ({ context }) => ({
         op: 'finishJob',
         args: {
+          jobId: context.job.jobId,
           status: 'failed',
           error: {
             kind: 'Fatal',

@@ -53,7 +53,7 @@ export const liveFailoverMachine = chainSetup.createMachine({
       invoke: {
         id: 'finishJobCompleted',
         src: 'finishJob',
-        input: ({ context }) => ({ op: 'finishJob', args: { status: 'completed' }, retry: context.policy.retry }),
+        input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'completed' }, retry: context.policy.retry }),
         onDone: [
           {
             guard: { type: 'stepFailed', params: ({ event }) => event.output },

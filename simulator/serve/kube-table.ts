@@ -73,7 +73,11 @@ function builtinColumns(kind: string): TableColumn[] {
         col('Ready', (o) => {
           const cs = Array.isArray(o.status?.containerStatuses) ? (o.status.containerStatuses as JsonObject[]) : [];
           const total = Array.isArray(o.spec?.containers) ? o.spec.containers.length : cs.length;
-          return `${cs.filter((c) => c.ready === true).length}/${total}`;
+          if (cs.length) return `${cs.filter((c) => c.ready === true).length}/${total}`;
+          // Without container statuses (the simulated kubelet keeps none), the pod's Ready condition speaks for all.
+          const conditions = Array.isArray(o.status?.conditions) ? (o.status.conditions as JsonObject[]) : [];
+          const ready = conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+          return `${ready ? total : 0}/${total}`;
         }),
         col('Status', (o) => (o.metadata.deletionTimestamp ? 'Terminating' : (o.status?.phase ?? 'Pending'))),
         col('Restarts', (o) => (Array.isArray(o.status?.containerStatuses) ? (o.status.containerStatuses as JsonObject[]).reduce((n, c) => n + num(c.restartCount), 0) : 0), 'integer'),

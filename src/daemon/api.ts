@@ -38,8 +38,3 @@ export const Annotations = {
   mirroredFrom: 'failover-engine.io/mirrored-from',
 } as const;
 
-/** The annotations the failover chart's drivers put on workloads and traffic (read for health). */
-export const ResourceAnnotations = {
-  dnsDisabled: 'failover.io/dns-disabled',
-  fluxIgnore: 'fluxcd.io/ignore',
-} as const;

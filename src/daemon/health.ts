@@ -3,7 +3,7 @@
 // read: what is expected of each object depends on whether this cluster runs the application or stands by.
 import type { KubeObject } from '../../drivers/cluster/cluster.port.ts';
 import type { FailoverGroupSpec } from '../../machines/failover/group.types.ts';
-import { ResourceAnnotations } from './api.ts';
+import { EngineAnnotations } from '../wire/annotations.ts';
 
 export type Health = 'OK' | 'DEGRADED' | 'ERROR';
 export type ResourceKindName = 'Deployment' | 'StatefulSet' | 'CronJob' | 'VolumeReplication' | 'VirtualService' | 'Ingress' | 'HelmRelease' | 'Kustomization';
@@ -93,13 +93,13 @@ function volumeHealth(o: KubeObject, role: SiteRole): { health: Health; status: 
 }
 
 function networkHealth(o: KubeObject, role: SiteRole): { health: Health; status: string } {
-  const disabled = o.metadata.annotations?.[ResourceAnnotations.dnsDisabled] === 'true';
+  const disabled = o.metadata.annotations?.[EngineAnnotations.dnsDisabled] === 'true';
   if (role === 'active') return disabled ? { health: 'DEGRADED', status: 'traffic disabled on the active cluster' } : { health: 'OK', status: 'serving' };
   return disabled ? { health: 'OK', status: 'traffic disabled (standby)' } : { health: 'DEGRADED', status: 'traffic enabled on the standby cluster' };
 }
 
 function fluxHealth(o: KubeObject, role: SiteRole): { health: Health; status: string } {
-  const paused = o.metadata.annotations?.[ResourceAnnotations.fluxIgnore] === 'true' || o.spec?.suspend === true;
+  const paused = o.metadata.annotations?.[EngineAnnotations.fluxIgnore] === 'true' || o.spec?.suspend === true;
   if (role === 'standby') return paused ? { health: 'OK', status: 'paused (standby)' } : { health: 'DEGRADED', status: 'reconciling on the standby cluster' };
   if (paused) return { health: 'DEGRADED', status: 'paused on the active cluster' };
   const ready = conditionOf(o, 'Ready');

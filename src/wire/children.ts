@@ -15,7 +15,7 @@ export function runToCompletion<L extends AnyActorLogic>(logic: L, input: InputF
     actor.subscribe({
       complete: () => {
         signal.removeEventListener('abort', onAbort);
-        resolve(actor.getSnapshot().output as OutputFrom<L>);
+        resolve((actor.getSnapshot() as { output?: unknown }).output as OutputFrom<L>);
       },
       error: (e) => {
         signal.removeEventListener('abort', onAbort);

@@ -115,6 +115,27 @@ describe('cluster sim driver', () => {
     expect(await w.done).toMatchObject({ kind: 'Conflict', reason: 'Expired', code: 410 });
   });
 
+  it('cluster sim: watch: aborting the signal ends the watch like stop()', async () => {
+    const { kernel, port, store } = world();
+    const seen: WatchEvent[] = [];
+    const ac = new AbortController();
+    const w = await kernel.resolve(port.watch(Kinds.ConfigMap, { signal: ac.signal }, (e) => seen.push(e)));
+    ac.abort();
+    store.create(cm('x'));
+    await kernel.run();
+    expect(await w.done).toBeUndefined();
+    expect(seen).toEqual([]);
+  });
+
+  it('cluster sim: an unknown kind fails NotFound the way kubectl reports it', async () => {
+    const { kernel, port } = world();
+    await expect(kernel.resolve(port.list({ group: 'example.com', version: 'v1', kind: 'Widget' }))).rejects.toMatchObject({
+      kind: 'NotFound',
+      code: 404,
+      message: 'the server could not find the requested resource',
+    });
+  });
+
   it('cluster sim: returned objects are copies: changing them changes nothing stored', async () => {
     const { kernel, port } = world();
     const created = await kernel.resolve(port.create(cm('copy', { a: '1' })));

@@ -1,7 +1,9 @@
 // Why: the simulated cloud's own behaviour: one seed gives one trace, VM work is serialised, the invariants
 // catch what must never happen, and a job whose answer was lost still leaves the world consistent.
 import { describe, expect, it } from 'vitest';
-import { simCloudStack } from '../../drivers/cloudstack/cloudstack.sim.ts';
+import { simCloudStack, SimCloudStackTransport } from '../../drivers/cloudstack/cloudstack.sim.ts';
+import { CloudStackClient } from '../../drivers/cloudstack/cloudstack.client.ts';
+import { simClock } from '../../drivers/clock/clock.sim.ts';
 import { SimInjection } from '../../drivers/injection/injection.sim.ts';
 import { standardCloud } from '../../simulator/cloudstack/cloud.fixture.ts';
 import { cloudInvariants, neverBootsHalfWrittenDisk, sourceVolumesNeverDeleted, sourceVolumesNotOrphaned } from '../../simulator/cloudstack/cloud.invariants.ts';
@@ -135,5 +137,30 @@ describe('simulated CloudStack', () => {
     world.cloud.completeReplicationSync('vm-1001', 'cid-2');
     expect(world.cloud.volume(world.sources[0].volumeIds[0])!.data.generation).toBe(2);
     expect(world.cloud.getSourceVm('vm-1001')!.lastReplication).toMatchObject({ status: 'succeeded', changeId: 'cid-2' });
+  });
+
+  it('cloudstack: job polling: bounded backoff (500 ms doubling to 5 s) and a max wait per job', async () => {
+    const kernel = new SimKernel({ seed: 6, plan: quietPlan(6) });
+    kernel.plan.physics.vmBootMs = { baseMs: 30_000, jitterMs: 0 };
+    const world = standardCloud(kernel);
+    const vm = world.cloud.addVm({ name: 'z-test', zoneId: world.zone.id, serviceOfferingId: world.offerings.small.id, templateId: world.template.id, networkIds: [world.networks.test.id] });
+    const clock = simClock(kernel.sched);
+    const sleeps: number[] = [];
+    const spy = { now: () => clock.now(), sleep: (ms: number, signal?: AbortSignal) => (sleeps.push(ms), clock.sleep(ms, signal)) };
+    const commands: string[] = [];
+    const inner = new SimCloudStackTransport(world.cloud, 'appliance');
+    const transport = { send: (c: string, p: Record<string, string>, op: string) => (commands.push(c), inner.send(c, p, op)) };
+    const patient = new CloudStackClient(transport, { clock: spy });
+    expect((await kernel.resolve(patient.startVm(vm.id))).state).toBe('Running');
+    expect(sleeps.slice(0, 6)).toEqual([500, 1000, 2000, 4000, 5000, 5000]);
+    expect(Math.max(...sleeps)).toBe(5000);
+    expect(commands.filter((c) => c === 'queryAsyncJobResult').length).toBe(sleeps.length);
+
+    await kernel.resolve(patient.stopVm(vm.id));
+    const hasty = new CloudStackClient(inner, { clock, jobPoll: { maxWaitMs: 3_000 } });
+    const e = await kernel.resolve(hasty.startVm(vm.id)).catch((x: unknown) => x);
+    expect(e).toMatchObject({ kind: 'Transient', reason: 'Timeout', details: { jobId: expect.any(String) } });
+    await kernel.run();
+    expect(world.cloud.vm(vm.id)!.state).toBe('Running');
   });
 });

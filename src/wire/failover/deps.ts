@@ -75,6 +75,11 @@ export class FailoverWiring {
 
   constructor(readonly deps: FailoverDeps) {}
 
+  /** The clock in whole milliseconds (global state stores integers; a virtual clock may carry fractions). */
+  nowMs(): number {
+    return Math.floor(this.deps.clock.now());
+  }
+
   /** One child logger per failover, carrying its IDs (created once). */
   logFor(input: Pick<StepInput, 'request' | 'role'>): Logger {
     const r = input.request;
@@ -94,17 +99,17 @@ export class FailoverWiring {
   step(name: string, fn: (input: StepInput, ctx: StepCtx) => Promise<Partial<StepOutput> | void>, options: { guarded?: boolean } = {}) {
     return fromPromise<StepOutput, StepInput>(async ({ input, signal }) => {
       const log = this.logFor(input);
-      const startedAtMs = this.deps.clock.now();
+      const startedAtMs = this.nowMs();
       try {
         if (options.guarded) await this.assertLease(input, signal, log);
         const out = await fn(input, { log, signal, token: input.proof?.fencingToken ?? 0 });
-        const atMs = this.deps.clock.now();
+        const atMs = this.nowMs();
         log.debug({ step: name, task: input.task, durationMs: atMs - startedAtMs, outcome: 'ok' }, 'Finished step');
         return { ...(out ?? {}), atMs, startedAtMs };
       } catch (e) {
         if (signal.aborted) throw e;
         const se = e instanceof StepFailureError ? e : toStepError(name, e);
-        const atMs = this.deps.clock.now();
+        const atMs = this.nowMs();
         log.warn({ step: name, task: input.task, durationMs: atMs - startedAtMs, outcome: 'error', kind: se.kind, reason: se.reason, error: se.message }, 'Step failed');
         throw new StepFailureError({ kind: se.kind, driver: se.driver, op: se.op, message: se.message, reason: se.reason, code: se.code }, atMs);
       }
@@ -124,7 +129,7 @@ export class FailoverWiring {
       throw new DriverError('Conflict', 'engine', 'assertLease', `group ${r.groupId} moved to version ${record.version} (owner ${record.ownerCluster}) since this failover validated it at ${input.expectedVersion}`, { reason: 'Superseded' });
     }
     const lock = record.lock;
-    const now = this.deps.clock.now();
+    const now = this.nowMs();
     if (!lock || lock.leaseToken !== proof.leaseToken || lock.expiresAtMs < now) {
       throw new DriverError('Conflict', 'engine', 'assertLease', `the lease of failover ${r.failoverId} is no longer held (${lock ? `lock held by ${lock.holder} for ${lock.failoverId} until ${lock.expiresAtMs}` : 'no lock'})`, { reason: 'LeaseLost' });
     }

@@ -1,0 +1,104 @@
+// Why: the daemon reads its cluster through informer caches (one list, then one watch per kind), never by polling.
+// Caches for the kinds a group refers to start lazily, so a cluster without Istio or Flux installed runs fine as
+// long as no group names those kinds; the caches answer health questions with no API call at all.
+import type { Logger } from 'pino';
+import type { ClockPort } from '../../drivers/clock/clock.port.ts';
+import { Kinds, type ClusterPort, type GVK, type KubeObject } from '../../drivers/cluster/cluster.port.ts';
+import { Informer, type InformerHandlers } from '../../drivers/cluster/informer.ts';
+import type { FailoverGroupSpec } from '../../machines/failover/group.types.ts';
+import type { ObjectLookup, ResourceKindName } from './health.ts';
+
+const KIND_GVK: Record<ResourceKindName, GVK> = {
+  Deployment: Kinds.Deployment,
+  StatefulSet: Kinds.StatefulSet,
+  CronJob: Kinds.CronJob,
+  VolumeReplication: Kinds.VolumeReplication,
+  VirtualService: Kinds.VirtualService,
+  Ingress: Kinds.Ingress,
+  HelmRelease: Kinds.HelmRelease,
+  Kustomization: Kinds.Kustomization,
+};
+
+/** The resource kinds a group's health reads. */
+export function kindsOf(spec: FailoverGroupSpec): ResourceKindName[] {
+  const out = new Set<ResourceKindName>();
+  for (const w of spec.workloads) {
+    out.add(w.kind);
+    if (w.volumeReplications.length) out.add('VolumeReplication');
+  }
+  for (const n of spec.networkResources) out.add(n.kind);
+  for (const f of spec.fluxResources) out.add(f.kind);
+  return [...out].sort();
+}
+
+export interface ClusterCachesOptions {
+  port: ClusterPort;
+  clock: ClockPort;
+  log: Logger;
+  /** Watch one namespace only (default: every namespace). */
+  namespace?: string;
+  /** Called for every add, update or delete of a cached object. */
+  onChange?: (kind: ResourceKindName, obj: KubeObject) => void;
+}
+
+export class ClusterCaches implements ObjectLookup {
+  private readonly informers = new Map<ResourceKindName, Informer>();
+  private readonly starts = new Map<ResourceKindName, Promise<void>>();
+  private stopped = false;
+
+  constructor(private readonly opts: ClusterCachesOptions) {}
+
+  /** The informer of a kind, started on first use. */
+  informer(kind: ResourceKindName): Informer {
+    let inf = this.informers.get(kind);
+    if (!inf) {
+      inf = new Informer({ port: this.opts.port, gvk: KIND_GVK[kind], clock: this.opts.clock, log: this.opts.log, ...(this.opts.namespace ? { namespace: this.opts.namespace } : {}) });
+      this.informers.set(kind, inf);
+      const onChange = this.opts.onChange;
+      if (onChange) {
+        const h: InformerHandlers = { onAdd: (o) => onChange(kind, o), onUpdate: (_old, o) => onChange(kind, o), onDelete: (o) => onChange(kind, o) };
+        inf.addHandler(h);
+      }
+      const started = inf.start();
+      started.catch(() => {});
+      this.starts.set(kind, started);
+      if (this.stopped) inf.stop();
+    }
+    return inf;
+  }
+
+  /** Starts the caches of these kinds and waits (at most `timeoutMs`) until they are filled; resolves whether they all are. */
+  async ensure(kinds: readonly ResourceKindName[], timeoutMs: number): Promise<boolean> {
+    const pending = kinds.map((k) => this.informer(k)).filter((i) => !i.synced);
+    if (pending.length === 0) return true;
+    const abort = new AbortController();
+    const all = Promise.all(kinds.map((k) => this.starts.get(k))).then(() => true);
+    const timeout = this.opts.clock.sleep(timeoutMs, abort.signal).then(
+      () => false,
+      () => false,
+    );
+    try {
+      return await Promise.race([all, timeout]);
+    } finally {
+      abort.abort();
+    }
+  }
+
+  get(kind: ResourceKindName, namespace: string, name: string): KubeObject | undefined | 'unsynced' {
+    const inf = this.informer(kind);
+    if (!inf.synced) return 'unsynced';
+    return inf.get(name, namespace);
+  }
+
+  /** Objects cached per kind (stats). */
+  sizes(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, i] of [...this.informers.entries()].sort(([a], [b]) => a.localeCompare(b))) out[k] = i.synced ? i.list().length : -1;
+    return out;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const i of this.informers.values()) i.stop();
+  }
+}

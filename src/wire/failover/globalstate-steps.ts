@@ -1,0 +1,341 @@
+// Why: the failover tasks on global state: validation, the lock (acquire, join, renew, regain, release), the
+// volume hand-off between the two operators, ownership, history and the reachability probe. The two operators
+// hand off ONLY through global state; DynamoDB has no watch, so waiting on the peer is the one bounded poll with
+// backoff in the engine (waitForPeer, joinLease). Everything else waits on watch events.
+import type { Logger } from 'pino';
+import { Kinds } from '../../../drivers/cluster/cluster.port.ts';
+import { DriverError, isDriverError } from '../../../drivers/errors.ts';
+import type { JsonObject } from '../../../drivers/json.ts';
+import type { GroupRecord, HistoryRecord, VolumeHandoffState } from '../../../drivers/globalstate/globalstate.port.ts';
+import type { PeerObservation } from '../../../machines/failover/failover.plan.ts';
+import type { ReachabilityOutput, StepInput, StepOutput } from '../../../machines/failover/failover.types.ts';
+import { fromPromise } from 'xstate';
+import { validationFailed, type FailoverWiring, type StepCtx } from './deps.ts';
+import { rememberReplicas } from './remembered.ts';
+
+/** The peer poll: first interval, growth factor and cap (the one poll: global state has no watch). */
+export const PEER_POLL_FIRST_MS = 200;
+export const PEER_POLL_FACTOR = 1.5;
+export const PEER_POLL_MAX_MS = 5_000;
+/** How long a reachability probe may take before the party counts as unreachable. */
+export const PROBE_TIMEOUT_MS = 5_000;
+/** History entries read when looking for this failover's record. */
+export const HISTORY_LOOKUP_LIMIT = 50;
+/** Metadata key holding the downtime bounds both operators know (for metrics on both sides). */
+export const DOWNTIME_KEY = 'downtime';
+
+function sameFailover(record: GroupRecord, failoverId: string): boolean {
+  return record.volumeState?.failoverId === failoverId;
+}
+
+async function historyOf(w: FailoverWiring, input: StepInput, log: Logger, signal: AbortSignal): Promise<HistoryRecord | undefined> {
+  const list = await w.deps.globalState.listHistory(input.request.groupId, { log, signal, limit: HISTORY_LOOKUP_LIMIT });
+  return list.find((h) => h.failoverId === input.request.failoverId);
+}
+
+function endedObservation(h: HistoryRecord): PeerObservation {
+  return h.status === 'SUCCESS' ? 'ENDED_SUCCESS' : h.status === 'ROLLED_BACK' ? 'ENDED_ROLLED_BACK' : 'ENDED_FAILED';
+}
+
+function downtimeOf(record: GroupRecord, failoverId: string): { startedAtMs?: number; endedAtMs?: number } {
+  const d = record.metadata[DOWNTIME_KEY];
+  if (!d || typeof d !== 'object' || Array.isArray(d) || d.failoverId !== failoverId) return {};
+  const out: { startedAtMs?: number; endedAtMs?: number } = {};
+  if (typeof d.startedAtMs === 'number') out.startedAtMs = d.startedAtMs;
+  if (typeof d.endedAtMs === 'number') out.endedAtMs = d.endedAtMs;
+  return out;
+}
+
+function peerMetrics(record: GroupRecord, failoverId: string): Partial<StepOutput> {
+  const d = downtimeOf(record, failoverId);
+  const out: Partial<StepOutput> = {};
+  if (d.startedAtMs !== undefined) out.downtimeStartedAtMs = d.startedAtMs;
+  if (d.endedAtMs !== undefined) out.downtimeEndedAtMs = d.endedAtMs;
+  return out;
+}
+
+function ownedByThisFailover(record: GroupRecord, input: StepInput): boolean {
+  return record.ownerCluster === input.request.targetCluster && record.lastFailover?.failoverId === input.request.failoverId;
+}
+
+function needProof(input: StepInput) {
+  if (!input.proof) throw new DriverError('Conflict', 'engine', input.task, `${input.task}: this side holds no lease proof`, { reason: 'LeaseLost' });
+  return input.proof;
+}
+
+async function requireGroup(w: FailoverWiring, input: StepInput, ctx: { log: Logger; signal: AbortSignal }): Promise<GroupRecord> {
+  const record = await w.deps.globalState.getGroup(input.request.groupId, { log: ctx.log, signal: ctx.signal });
+  if (!record) throw validationFailed('validateFailover', `group ${input.request.groupId} does not exist in global state: create the FailoverGroup before failing it over`);
+  return record;
+}
+
+export function globalStateSteps(w: FailoverWiring) {
+  const { deps } = w;
+  const gs = deps.globalState;
+  const clock = deps.clock;
+  const nowMs = () => w.nowMs();
+
+  /** Publishes what this side knows of the downtime window, merged with what the peer published. */
+  const publishDowntime = async (input: StepInput, ctx: StepCtx, record: GroupRecord | undefined) => {
+    const known = record ? downtimeOf(record, input.request.failoverId) : {};
+    const next: JsonObject = { failoverId: input.request.failoverId };
+    const started = known.startedAtMs ?? input.downtime.startedAtMs;
+    const ended = known.endedAtMs ?? input.downtime.endedAtMs;
+    if (started !== undefined) next.startedAtMs = started;
+    if (ended !== undefined) next.endedAtMs = ended;
+    if (started === known.startedAtMs && ended === known.endedAtMs && record) return;
+    await gs.patchMetadata(input.request.groupId, needProof(input), { [DOWNTIME_KEY]: next }, { log: ctx.log, signal: ctx.signal });
+  };
+
+  const validate = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    const r = input.request;
+    const record = await requireGroup(w, input, ctx);
+    const history = await historyOf(w, input, ctx.log, ctx.signal);
+    if (history && !(history.status === 'SUCCESS' && input.role === 'target')) {
+      throw validationFailed('validateFailover', `failover ${r.failoverId} already ended (${history.status}); start a new Failover to try again`);
+    }
+    if (record.suspended && !r.force) {
+      throw validationFailed('validateFailover', `group ${r.groupId} is suspended${record.suspensionReason ? ` (${record.suspensionReason})` : ''}: resume it, or set force to fail over anyway`);
+    }
+    const resumed = ownedByThisFailover(record, input);
+    if (record.ownerCluster !== r.sourceCluster && !resumed) {
+      throw validationFailed('validateFailover', `group ${r.groupId} is owned by ${record.ownerCluster}, not by the request's source ${r.sourceCluster}: fail over from ${record.ownerCluster}`);
+    }
+    const now = nowMs();
+    if (record.lock && record.lock.expiresAtMs >= now && record.lock.failoverId !== r.failoverId && input.role === 'source' && r.type === 'planned') {
+      throw validationFailed('validateFailover', `group ${r.groupId} is locked by failover ${record.lock.failoverId} (${record.lock.holder}) until ${new Date(record.lock.expiresAtMs).toISOString()}: wait for it to finish`);
+    }
+    if (!r.force && input.role === 'source') {
+      const clusters = await gs.listClusters(r.groupId, { log: ctx.log, signal: ctx.signal });
+      const target = clusters.find((c) => c.cluster === r.targetCluster);
+      if (!target || target.health !== 'OK') {
+        throw validationFailed('validateFailover', `target cluster ${r.targetCluster} is ${target ? `${target.health}` : 'not reporting heartbeats'}: fix it, or set force to fail over anyway`);
+      }
+    }
+    if (input.role === 'target') {
+      // The target's own cluster must answer before it commits to anything.
+      await deps.clusterPort.list(Kinds.Namespace, { log: ctx.log, signal: ctx.signal });
+    }
+    return { version: resumed ? record.version - 1 : record.version };
+  };
+
+  const acquire = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    const r = input.request;
+    const take = () =>
+      gs.acquireLock(r.groupId, { holder: deps.cluster, leaseToken: input.leaseToken, failoverId: r.failoverId, reason: `${r.type} ${r.mode} failover ${r.failoverName}: ${r.reason}`.slice(0, 500), ttlMs: input.policy.leaseTtlMs }, { log: ctx.log, signal: ctx.signal });
+    let record: GroupRecord;
+    try {
+      record = await take();
+    } catch (e) {
+      // Unplanned: the unreachable source's lease may still run; it cannot be renewed, so wait it out (bounded by one TTL).
+      if (!(r.type === 'unplanned' && isDriverError(e) && e.reason === 'Locked')) throw e;
+      const current = await gs.getGroup(r.groupId, { log: ctx.log, signal: ctx.signal });
+      const lock = current?.lock;
+      if (!lock || lock.holder !== r.sourceCluster) throw e;
+      const waitMs = Math.min(input.policy.leaseTtlMs, Math.max(0, lock.expiresAtMs - nowMs()) + 1);
+      ctx.log.info({ holder: lock.holder, failoverId: lock.failoverId, waitMs }, "Waiting for the unreachable source's lease to expire");
+      await clock.sleep(waitMs, ctx.signal);
+      record = await take();
+    }
+    const proof = { leaseToken: input.leaseToken, fencingToken: record.fencingToken };
+    if (input.params.rememberReplicas === true) await rememberReplicas(w, { ...input, proof }, { ...ctx, token: proof.fencingToken });
+    ctx.log.info({ fencingToken: proof.fencingToken, expiresAtMs: record.lock?.expiresAtMs }, 'Acquired lock');
+    return { proof, leaseExpiresAtMs: record.lock?.expiresAtMs, version: record.version };
+  };
+
+  /** The target joins the failover's lease (the token is the failover's, not a cluster's): the first poll. */
+  const join = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    return poll(input, ctx, async (record) => {
+      const lock = record.lock;
+      if (lock && lock.leaseToken === input.leaseToken && lock.expiresAtMs >= nowMs()) {
+        return { observed: 'JOINED', proof: { leaseToken: input.leaseToken, fencingToken: record.fencingToken }, leaseExpiresAtMs: lock.expiresAtMs, version: record.version };
+      }
+      if (ownedByThisFailover(record, input) && lock?.leaseToken === input.leaseToken) {
+        return { observed: 'JOINED', proof: { leaseToken: input.leaseToken, fencingToken: record.fencingToken }, leaseExpiresAtMs: lock.expiresAtMs, version: record.version - 1 };
+      }
+      return undefined;
+    });
+  };
+
+  /**
+   * Polls the group record (and history) with backoff until `check` answers, this failover's hand-off turns
+   * FAILED, or its history is recorded; Transient/Timeout after policy.handoffTimeoutMs.
+   */
+  const poll = async (input: StepInput, ctx: StepCtx, check: (record: GroupRecord) => Partial<StepOutput> | undefined | Promise<Partial<StepOutput> | undefined>): Promise<Partial<StepOutput>> => {
+    const deadline = nowMs() + input.policy.handoffTimeoutMs;
+    let intervalMs = PEER_POLL_FIRST_MS;
+    for (let polls = 0; ; polls++) {
+      const record = await requireGroup(w, input, ctx);
+      const hit = await check(record);
+      if (hit) return { ...peerMetrics(record, input.request.failoverId), ...hit };
+      if (sameFailover(record, input.request.failoverId) && record.volumeState?.state === 'FAILED') return { ...peerMetrics(record, input.request.failoverId), observed: 'FAILED' };
+      const h = await historyOf(w, input, ctx.log, ctx.signal);
+      if (h) return { ...peerMetrics(record, input.request.failoverId), observed: endedObservation(h) };
+      const now = nowMs();
+      if (now >= deadline) {
+        throw new DriverError('Transient', 'engine', input.task, `Timed out after ${input.policy.handoffTimeoutMs}ms (${polls + 1} polls) waiting on the peer operator for ${input.task}`, { reason: 'Timeout' });
+      }
+      await clock.sleep(Math.min(intervalMs, deadline - now), ctx.signal);
+      intervalMs = Math.min(PEER_POLL_MAX_MS, intervalMs * PEER_POLL_FACTOR);
+    }
+  };
+
+  const waitForPeer = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    const awaiting = (Array.isArray(input.params.awaiting) ? input.params.awaiting : []) as string[];
+    return poll(input, ctx, (record) => {
+      if (awaiting.includes('OWNED') && ownedByThisFailover(record, input)) return { observed: 'OWNED' };
+      const v = record.volumeState;
+      if (v && v.failoverId === input.request.failoverId && awaiting.includes(v.state)) return { observed: v.state };
+      return undefined;
+    });
+  };
+
+  const setVolumeState = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    const state = input.params.state as VolumeHandoffState;
+    const proof = needProof(input);
+    const record = await gs.setVolumeState(input.request.groupId, proof, { failoverId: input.request.failoverId, state, message: `${input.task} by ${deps.cluster}` }, { log: ctx.log, signal: ctx.signal });
+    await publishDowntime(input, ctx, record);
+    ctx.log.info({ volumeState: state }, 'Set volume hand-off state');
+    return {};
+  };
+
+  const transfer = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    const r = input.request;
+    if (input.expectedVersion === undefined) throw validationFailed('transferOwnership', 'no expected version: the failover was never validated');
+    const withProof = input.params.withProof === true;
+    let record: GroupRecord;
+    try {
+      record = await gs.transferOwnership(
+        r.groupId,
+        { from: r.sourceCluster, to: r.targetCluster, expectedVersion: input.expectedVersion, failoverId: r.failoverId, ...(withProof ? { proof: needProof(input) } : {}) },
+        { log: ctx.log, signal: ctx.signal },
+      );
+    } catch (e) {
+      // A re-run after a lost answer: the transfer already applied for this very failover.
+      const now = await gs.getGroup(r.groupId, { log: ctx.log, signal: ctx.signal });
+      if (!now || !ownedByThisFailover(now, input)) throw e;
+      record = now;
+    }
+    ctx.log.info({ owner: record.ownerCluster, version: record.version }, 'Transferred ownership');
+    if (input.params.markCompleted === true) {
+      const after = await gs.setVolumeState(r.groupId, needProof(input), { failoverId: r.failoverId, state: 'COMPLETED', message: `target ${deps.cluster} activated` }, { log: ctx.log, signal: ctx.signal });
+      await publishDowntime(input, ctx, after);
+    }
+    return {};
+  };
+
+  const recordHistory = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    const r = input.request;
+    const now = nowMs();
+    const status = input.params.status as HistoryRecord['status'];
+    let downtimeSeconds = 0;
+    const record = await gs.getGroup(r.groupId, { log: ctx.log, signal: ctx.signal });
+    const known = record ? downtimeOf(record, r.failoverId) : {};
+    const start = input.downtime.startedAtMs ?? known.startedAtMs;
+    const end = input.downtime.endedAtMs ?? known.endedAtMs ?? (start !== undefined ? now : undefined);
+    if (start !== undefined && end !== undefined) downtimeSeconds = Math.max(0, end - start) / 1000;
+    const entry: HistoryRecord = {
+      groupId: r.groupId,
+      failoverId: r.failoverId,
+      failoverName: r.failoverName,
+      sourceCluster: r.sourceCluster,
+      targetCluster: r.targetCluster,
+      mode: r.mode,
+      type: r.type,
+      startMs: Math.min(Math.floor(r.requestedAtMs), now),
+      endMs: now,
+      status,
+      reason: r.reason,
+      downtimeSeconds,
+      durationSeconds: Math.max(0, now - r.requestedAtMs) / 1000,
+    };
+    const recorded = await gs.recordHistory(entry, { log: ctx.log, signal: ctx.signal });
+    ctx.log.info({ status, recorded }, recorded ? 'Recorded failover history' : 'Failover history was already recorded');
+    return {};
+  };
+
+  const release = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    const released = await gs.releaseLock(input.request.groupId, input.leaseToken, { log: ctx.log, signal: ctx.signal });
+    ctx.log.info({ released }, released ? 'Released lock' : 'Lock was not held by this failover');
+    return {};
+  };
+
+  const renew = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    const record = await gs.renewLock(input.request.groupId, needProof(input), input.policy.leaseTtlMs, { log: ctx.log, signal: ctx.signal });
+    return { leaseExpiresAtMs: record.lock?.expiresAtMs };
+  };
+
+  /** After a lost lease: win it back if nobody else took the group, or learn that the peer already finished. */
+  const regain = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    const r = input.request;
+    const record = await requireGroup(w, input, ctx);
+    const lock = record.lock;
+    const now = nowMs();
+    const ours = ownedByThisFailover(record, input);
+    if (input.expectedVersion !== undefined && record.version !== input.expectedVersion && !ours) {
+      throw new DriverError('Conflict', 'engine', 'regainLease', `group ${r.groupId} is at version ${record.version} owned by ${record.ownerCluster}; this failover validated version ${input.expectedVersion}`, { reason: 'Superseded' });
+    }
+    if (lock && lock.leaseToken === input.leaseToken && lock.expiresAtMs >= now) {
+      ctx.log.info({ fencingToken: record.fencingToken }, 'Lease still held: refreshed the proof');
+      return { proof: { leaseToken: input.leaseToken, fencingToken: record.fencingToken }, leaseExpiresAtMs: lock.expiresAtMs };
+    }
+    const h = await historyOf(w, input, ctx.log, ctx.signal);
+    if (h) return { observed: endedObservation(h) };
+    if (ours && (!lock || lock.expiresAtMs < now)) return { observed: 'OWNED' };
+    if (sameFailover(record, r.failoverId) && record.volumeState?.state === 'COMPLETED' && r.mode === 'CONSISTENCY' && input.role === 'source') return { observed: 'COMPLETED' };
+    if (lock && lock.expiresAtMs >= now) {
+      throw new DriverError('Conflict', 'engine', 'regainLease', `group ${r.groupId} is locked by failover ${lock.failoverId} (${lock.holder}) until ${lock.expiresAtMs}`, { reason: 'Locked' });
+    }
+    const taken = await gs.acquireLock(r.groupId, { holder: deps.cluster, leaseToken: input.leaseToken, failoverId: r.failoverId, reason: `regained for ${r.failoverName}`, ttlMs: input.policy.leaseTtlMs }, { log: ctx.log, signal: ctx.signal });
+    ctx.log.warn({ fencingToken: taken.fencingToken }, 'Regained lock after losing the lease');
+    return { proof: { leaseToken: input.leaseToken, fencingToken: taken.fencingToken }, leaseExpiresAtMs: taken.lock?.expiresAtMs };
+  };
+
+  const probe = fromPromise<ReachabilityOutput, StepInput>(async ({ input, signal }) => {
+    const log = w.logFor(input);
+    const within = async (fn: (s: AbortSignal) => Promise<unknown>): Promise<boolean> => {
+      const ac = new AbortController();
+      const onAbort = () => ac.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await Promise.race([
+          fn(ac.signal).then(
+            () => true,
+            () => false,
+          ),
+          clock.sleep(PROBE_TIMEOUT_MS, ac.signal).then(
+            () => false,
+            () => false,
+          ),
+        ]);
+      } finally {
+        ac.abort();
+        signal.removeEventListener('abort', onAbort);
+      }
+    };
+    const [own, peer, globalState] = await Promise.all([
+      within((s) => deps.clusterPort.list(Kinds.Namespace, { log, signal: s })),
+      deps.peerClusterPort ? within((s) => deps.peerClusterPort!.list(Kinds.Namespace, { log, signal: s })) : Promise.resolve(null),
+      within((s) => gs.getGroup(input.request.groupId, { log, signal: s })),
+    ]);
+    const out: ReachabilityOutput = { atMs: nowMs(), own, peer, globalState };
+    log.info({ own, peer, globalState }, 'Probed reachability');
+    return out;
+  });
+
+  return {
+    validateFailover: w.step('validateFailover', validate),
+    acquireLock: w.step('acquireLock', acquire),
+    joinLease: w.step('joinLease', join),
+    renewLease: w.step('renewLease', renew),
+    regainLease: w.step('regainLease', regain),
+    setVolumeState: w.step('setVolumeState', setVolumeState),
+    waitForPeer: w.step('waitForPeer', waitForPeer),
+    transferOwnership: w.step('transferOwnership', transfer),
+    recordHistory: w.step('recordHistory', recordHistory),
+    releaseLock: w.step('releaseLock', release),
+    probeReachability: probe,
+  };
+}
+
+export { isDriverError };
