@@ -59,6 +59,23 @@ export interface KubernetesClusterOptions {
   /** The field manager of writes that do not name one. Default `failover-engine`. */
   fieldManager?: string;
   log?: Logger;
+  /** Told of every HTTP exchange (tests use it to hold simulated time while bytes are on the wire). */
+  observer?: ExchangeObserver;
+}
+
+/** One HTTP exchange as an observer tracks it. */
+export interface ObservedExchange {
+  /** Extra request headers (plain requests) or query parameters (watch streams, whose headers are fixed). */
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+  /** One answer was consumed: the response headers of a watch, or one watch event. */
+  received(): void;
+  /** The exchange is over: answered and read, failed, or the stream ended. */
+  end(): void;
+}
+
+export interface ExchangeObserver {
+  begin(): ObservedExchange;
 }
 
 export interface UpdateWithOpts extends WriteOpts {
@@ -81,13 +98,20 @@ class ObjectClient extends KubernetesObjectApi {
   constructor(
     configuration: Configuration,
     private readonly before: (ctx: RequestContext) => Promise<void>,
+    private readonly observer: ExchangeObserver | undefined,
   ) {
     super(configuration);
   }
 
   protected override async requestPromise<T>(ctx: RequestContext, type?: string, options?: Configuration): Promise<T> {
     await this.before(ctx);
-    return super.requestPromise(ctx, type, options) as Promise<T>;
+    const exchange = this.observer?.begin();
+    for (const [k, v] of Object.entries(exchange?.headers ?? {})) ctx.setHeaderParam(k, v);
+    try {
+      return (await super.requestPromise(ctx, type, options)) as T;
+    } finally {
+      exchange?.end();
+    }
   }
 
   protected override async processResponse<T>(response: ResponseContext): Promise<T> {
@@ -153,6 +177,7 @@ export class KubernetesCluster implements ClusterPort {
   private readonly timeoutMs: number;
   private readonly fieldManager: string;
   private readonly log: Logger | undefined;
+  private readonly observer: ExchangeObserver | undefined;
   private readonly signals = new WeakMap<RequestContext, AbortSignal>();
 
   constructor(opts: KubernetesClusterOptions) {
@@ -174,7 +199,8 @@ export class KubernetesCluster implements ClusterPort {
     this.fieldManager = opts.fieldManager ?? DEFAULT_FIELD_MANAGER;
     this.log = opts.log?.child({ driver: KUBERNETES_DRIVER_NAME, cluster: this.cluster });
     const configuration = createConfiguration({ baseServer: new ServerConfiguration(server, {}), authMethods: { default: this.kc } });
-    this.client = new ObjectClient(configuration, (ctx) => this.beforeRequest(ctx));
+    this.observer = opts.observer;
+    this.client = new ObjectClient(configuration, (ctx) => this.beforeRequest(ctx), this.observer);
     if (ctxObj.namespace) this.client.setNamespaceDefault(ctxObj.namespace);
   }
 
@@ -390,6 +416,8 @@ export class KubernetesCluster implements ClusterPort {
       if (rv) query.resourceVersion = rv;
       if (opts.labelSelector) query.labelSelector = opts.labelSelector;
 
+      const exchange = this.observer?.begin();
+      Object.assign(query, exchange?.query ?? {});
       let finished = false;
       let stopped = false;
       let settle!: (e: DriverError | undefined) => void;
@@ -400,6 +428,7 @@ export class KubernetesCluster implements ClusterPort {
         finished = true;
         ctl.controller?.abort();
         opts.signal?.removeEventListener('abort', stop);
+        exchange?.end();
         settle(err);
       };
       const stop = () => {
@@ -416,20 +445,25 @@ export class KubernetesCluster implements ClusterPort {
         query,
         (type: string, object: unknown) => {
           if (finished) return;
-          if (type === 'ERROR') {
-            const status = parseStatus(object);
-            finish(fromKubeStatus('kube.watch', status?.code ?? 500, status, context));
-            return;
+          try {
+            if (type === 'ERROR') {
+              const status = parseStatus(object);
+              finish(fromKubeStatus('kube.watch', status?.code ?? 500, status, context));
+              return;
+            }
+            if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED' && type !== 'BOOKMARK') return;
+            const obj = object as KubeObject;
+            onEvent({ type, object: type === 'BOOKMARK' ? obj : this.withKind(gvk, obj) });
+          } finally {
+            exchange?.received();
           }
-          if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED' && type !== 'BOOKMARK') return;
-          const obj = object as KubeObject;
-          onEvent({ type, object: type === 'BOOKMARK' ? obj : this.withKind(gvk, obj) });
         },
         (err: unknown) => {
           if (stopped || !err) finish(undefined);
           else finish(mapErr(err));
         },
       );
+      exchange?.received();
       if (finished && !stopped) {
         // The stream never opened (refused, 4xx/5xx): the watch call itself fails.
         const err = await done;

@@ -16,6 +16,7 @@ import { copy, isObject } from '../kube/object-util.ts';
 import { CRD_GVK } from '../kube/registry.ts';
 import type { KubeStore, ResourceType } from '../kube/store.types.ts';
 import { signalIoActivity } from './io-settle.ts';
+import { EXCHANGE_HEADER, EXCHANGE_QUERY, transitGate } from './transit-gate.ts';
 import {
   apiGroupDoc,
   apiGroupList,
@@ -189,6 +190,7 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
   const party = `apiserver/${store.cluster}`;
   const counter = new KubeRequestCounter();
   const watches = new Set<ActiveWatch>();
+  const gate = transitGate(kernel);
   let serverAddress = '127.0.0.1:0';
 
   const registry = store.registry;
@@ -509,8 +511,9 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
     return out;
   }
 
-  function send(res: ServerResponse, a: Answer): void {
+  function send(res: ServerResponse, a: Answer, exchange?: string): void {
     if (res.headersSent || res.destroyed) return;
+    gate.answering(exchange);
     const isText = typeof a.body === 'string';
     const text = isText ? (a.body as string) : JSON.stringify(a.body);
     res.writeHead(a.code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', ...(a.headers ?? {}) });
@@ -519,11 +522,16 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const release = kernel.sched.hold();
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const header = req.headers[EXCHANGE_HEADER];
+    const exchange = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get(EXCHANGE_QUERY) ?? undefined;
     let released = false;
+    /** The request is in the world's hands now: virtual time may run again. */
     const handOver = () => {
       if (released) return;
       released = true;
       release();
+      gate.arrived(exchange);
       signalIoActivity(kernel);
     };
     let body: Buffer;
@@ -531,11 +539,10 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
       body = await readBody(req);
     } catch (e) {
       handOver();
-      send(res, toAnswer(e));
+      send(res, toAnswer(e), exchange);
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     let plan: Planned;
     try {
       const route = parseKubePath(url.pathname, isNamespacedPlural);
@@ -549,13 +556,13 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
       }
     } catch (e) {
       handOver();
-      send(res, toAnswer(e));
+      send(res, toAnswer(e), exchange);
       return;
     }
     counter.count(plan.verb, plan.target);
     const route = { from: caller, to: party, op: plan.op, detail: plan.detail };
     if (plan.watch) {
-      const w = new ActiveWatch(plan.watch, res);
+      const w = new ActiveWatch(plan.watch, res, exchange);
       watches.add(w);
       res.on('close', () => {
         w.close();
@@ -574,9 +581,9 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
     const answer = kernel.call(plan.opClass, route, plan.exec);
     handOver();
     try {
-      send(res, await answer);
+      send(res, await answer, exchange);
     } catch (e) {
-      send(res, toAnswer(e));
+      send(res, toAnswer(e), exchange);
     }
   }
 
@@ -606,6 +613,7 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
     constructor(
       private readonly w: WatchPlan,
       private readonly res: ServerResponse,
+      private readonly exchange: string | undefined,
     ) {
       this.unsubscribeParty = kernel.onPartyChange((p, isDown) => {
         if (isDown && (p === party || p === caller)) this.break();
@@ -690,12 +698,14 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
     open(): void {
       if (this.closed || this.opened || this.res.headersSent) return;
       this.opened = true;
+      gate.answering(this.exchange);
       this.res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
       this.res.flushHeaders();
     }
 
     private write(v: unknown): void {
       if (this.closed || this.res.destroyed) return;
+      gate.answering(this.exchange);
       this.res.write(JSON.stringify(v) + '\n');
     }
 
@@ -708,7 +718,7 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
         return;
       }
       this.close();
-      if (!this.res.headersSent) send(this.res, toAnswer(e));
+      if (!this.res.headersSent) send(this.res, toAnswer(e), this.exchange);
       else if (!this.res.writableEnded) this.res.end();
     }
 

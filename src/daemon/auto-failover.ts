@@ -106,6 +106,8 @@ export function decideAutoFailover(d: DecisionInput): Decision {
     const sinceMs = typeof published === 'number' ? Math.min(published, memory.errorSeen?.sinceMs ?? published) : (memory.errorSeen?.sinceMs ?? nowMs);
     const errorMs = nowMs - sinceMs;
     if (errorMs > t.unhealthyPrimaryMs) {
+      // A planned failover needs a fully healthy target: the source's validation refuses anything but OK.
+      if (d.ownHealth !== 'OK') return { trigger: false, ready: false, reason: R.StandbyUnhealthy, message: `Primary ${primary} is failing, but ${me} reports ${d.ownHealth}; a planned failover needs an OK target` };
       return {
         trigger: true,
         type: 'planned',
@@ -241,7 +243,8 @@ export class AutoFailoverChecker {
     try {
       await this.deps.clusterPort.create(obj, { log: this.deps.log, fieldManager: FIELD_MANAGER, ...(signal ? { signal } : {}) });
     } catch (e) {
-      if (!(isDriverError(e) && e.kind === 'Conflict' && e.reason === 'AlreadyExists')) throw e;
+      if (isDriverError(e) && e.kind === 'Conflict' && e.reason === 'AlreadyExists') return;
+      throw e;
     }
     this.created.push(name);
     this.deps.log.warn({ groupId: groupIdOf(spec), failover: name, type, primary, reason: why }, 'Created automatic Failover');

@@ -157,9 +157,9 @@ export class VmJobRun {
   private launch(logic: AnyStateMachine, snapshot: unknown): void {
     this.incarnationNo++;
     const life = this.incarnationNo;
-    let root: AnyActorRef | undefined;
     const onAny = () => {
-      if (!root || this.actor !== root || life !== this.incarnationNo) return;
+      const root = this.actor;
+      if (!root || life !== this.incarnationNo) return;
       this.persist(root);
     };
     const actor = createActor(logic, {
@@ -170,7 +170,6 @@ export class VmJobRun {
         if (ev.type === '@xstate.snapshot') queueMicrotask(onAny);
       },
     });
-    root = actor;
     this.actor = actor;
     this.lastState = snapshot !== undefined ? stateString((snapshot as { value?: unknown }).value) : '';
     this.lastJson = snapshot !== undefined ? JSON.stringify(snapshot) : '';

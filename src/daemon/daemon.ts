@@ -1,0 +1,222 @@
+// Why: the daemon's composition root. It joins one cluster's ports (Kubernetes, its peers, global state, clock,
+// randomness, snapshot storage) to the failover host, the FailoverGroup and Failover reconcilers and the
+// auto-failover checker. The production CLI (src/cli/daemon.ts) and the simulator harness
+// (src/daemon/sim-harness.ts) both call startDaemon: the same code, different ports.
+import type { Logger } from 'pino';
+import type { ClockPort } from '../../drivers/clock/clock.port.ts';
+import type { ClusterPort } from '../../drivers/cluster/cluster.port.ts';
+import type { GlobalStatePort } from '../../drivers/globalstate/globalstate.port.ts';
+import type { RandomPort } from '../../drivers/random/random.port.ts';
+import { ConfigMapSnapshotStore } from '../../drivers/snapshots/snapshot.kubernetes.ts';
+import type { SnapshotStorePort } from '../../drivers/snapshots/snapshot.port.ts';
+import type { FailoverPolicy } from '../../machines/failover/failover.types.ts';
+import { createFailoverHost, type FailoverHost } from '../runtime/failover-host.ts';
+import type { XStateClock } from '../../simulator/process.ts';
+import { wireFailover, type FencingConfig } from '../wire/cluster-failover.ts';
+import { DEFAULT_OPERATOR_ID } from './api.ts';
+import { AutoFailoverChecker } from './auto-failover.ts';
+import { ClusterCaches } from './caches.ts';
+import { FailoverReconciler } from './failover-reconciler.ts';
+import { GroupReconciler, type TraceFn } from './group-reconciler.ts';
+
+/** Where snapshots live when no store is given: ConfigMaps in this namespace of the daemon's own cluster. */
+export const DEFAULT_DAEMON_NAMESPACE = 'failover-engine-system';
+
+export interface DaemonOptions {
+  /** This cluster's name, as the other daemons and Failover.spec.targetCluster call it. */
+  clusterName: string;
+  clusterPort: ClusterPort;
+  /** The other clusters by name: a Failover is copied to the other involved cluster through these. */
+  peers?: Record<string, ClusterPort>;
+  globalState: GlobalStatePort;
+  clock: ClockPort;
+  random: RandomPort;
+  log: Logger;
+  /** Watch FailoverGroups and Failovers in this namespace only (default: every namespace). */
+  namespace?: string;
+  /** Manage only FailoverGroups with this spec.operatorID (default `failover-engine`). */
+  operatorID?: string;
+  /** Chart snapshot storage (default: ConfigMaps in `daemonNamespace` through clusterPort). */
+  snapshots?: SnapshotStorePort;
+  /** The daemon's own namespace (snapshot ConfigMaps); default `failover-engine-system`. */
+  daemonNamespace?: string;
+  /** How this cluster fences an unreachable source (needed by unplanned failovers). */
+  fencing?: FencingConfig;
+  /** Failover tunables (defaults: DEFAULT_FAILOVER_POLICY). */
+  policy?: Partial<FailoverPolicy>;
+  /** XState's clock for the failover actors (the simulator passes its virtual clock). */
+  xstateClock?: XStateClock;
+  /** Deterministic trace lines (the simulator's trace). */
+  trace?: TraceFn;
+  /** Disable automatic failovers on this daemon (default: enabled). */
+  autoFailover?: boolean;
+}
+
+export interface DaemonStats {
+  cluster: string;
+  groups: number;
+  heartbeats: number;
+  heartbeatErrors: number;
+  groupStatusWrites: number;
+  registrations: number;
+  failoversAccepted: number;
+  failoversRefused: number;
+  failoverStatusWrites: number;
+  failoversMirrored: number;
+  autoFailovers: number;
+  runningFailovers: number;
+  caches: Record<string, number>;
+}
+
+export interface Daemon {
+  readonly clusterName: string;
+  readonly host: FailoverHost;
+  readonly groups: GroupReconciler;
+  readonly failovers: FailoverReconciler;
+  readonly autoFailover?: AutoFailoverChecker;
+  readonly caches: ClusterCaches;
+  stats(): DaemonStats;
+  /** Stops every informer, loop and actor (the persisted snapshots stay for the next start). */
+  stop(): Promise<void>;
+}
+
+/** Raised for options the daemon cannot start with; the message names the option and the fix. */
+export class DaemonConfigError extends Error {
+  override readonly name = 'DaemonConfigError';
+}
+
+/** Restores the failovers this cluster's operator persisted before (a new process life of the host). */
+async function recoverHost(host: FailoverHost): Promise<void> {
+  // The host starts "up" with nothing loaded; its restart() is what restores persisted snapshots, so a fresh
+  // process goes through it once: crash() on an empty host only ends the (empty) first life.
+  host.crash();
+  await host.restart();
+}
+
+/**
+ * Starts the daemon for one cluster: restores persisted failovers, then watches FailoverGroups and Failovers.
+ * Resolves once the first lists are cached (running failovers continue from their snapshots meanwhile).
+ */
+export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  if (typeof o.clusterName !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.clusterName)) {
+    throw new DaemonConfigError(`clusterName: ${JSON.stringify(o.clusterName)} is not a valid cluster name: use lower-case letters, digits, "-" and "."`);
+  }
+  const peers = { ...(o.peers ?? {}) };
+  if (peers[o.clusterName]) throw new DaemonConfigError(`peers: ${o.clusterName} is this cluster itself: list only the other clusters`);
+  const me = o.clusterName;
+  const log = o.log.child({ cluster: me });
+  const peerNames = Object.keys(peers);
+  const snapshots = o.snapshots ?? new ConfigMapSnapshotStore(o.clusterPort, { namespace: o.daemonNamespace ?? DEFAULT_DAEMON_NAMESPACE });
+
+  let failovers: FailoverReconciler | undefined;
+  const host = createFailoverHost({
+    cluster: me,
+    incarnate: () => ({
+      logic: wireFailover({
+        cluster: me,
+        clusterPort: o.clusterPort,
+        // The chart probes its peer's reachability; with one peer it is unambiguous.
+        ...(peerNames.length === 1 ? { peerClusterPort: peers[peerNames[0]] } : {}),
+        globalState: o.globalState,
+        clock: o.clock,
+        random: o.random,
+        log,
+        ...(o.fencing ? { fencing: o.fencing } : {}),
+      }),
+      snapshots,
+      clock: o.clock,
+      ...(o.xstateClock ? { xstateClock: o.xstateClock } : {}),
+    }),
+    log,
+    ...(o.trace ? { trace: o.trace } : {}),
+    onSnapshot: (e) => failovers?.onSnapshot(e.failoverId),
+    onActorError: (id, err) => log.error({ failoverId: id, err }, 'Failover actor failed with a programmer error'),
+    pendingRequests: () => failovers?.submissions() ?? [],
+  });
+  await recoverHost(host);
+
+  let groups: GroupReconciler | undefined;
+  const caches = new ClusterCaches({ port: o.clusterPort, clock: o.clock, log, ...(o.namespace ? { namespace: o.namespace } : {}), onChange: (k, obj) => groups?.onResourceChange(k, obj) });
+  const autoFailover =
+    o.autoFailover === false
+      ? undefined
+      : new AutoFailoverChecker({
+          clusterName: me,
+          clusterPort: o.clusterPort,
+          globalState: o.globalState,
+          clock: o.clock,
+          log: log.child({ component: 'auto-failover' }),
+          failoverActive: (g) => failovers?.activeFor(g) ?? false,
+          failoverExists: (ns, name) => failovers?.exists(ns, name) ?? false,
+          ...(o.trace ? { trace: o.trace } : {}),
+        });
+  groups = new GroupReconciler({
+    clusterName: me,
+    clusterPort: o.clusterPort,
+    globalState: o.globalState,
+    clock: o.clock,
+    random: o.random,
+    log,
+    caches,
+    operatorID: o.operatorID ?? DEFAULT_OPERATOR_ID,
+    ...(o.namespace ? { namespace: o.namespace } : {}),
+    ...(o.trace ? { trace: o.trace } : {}),
+    failoverActive: (g) => failovers?.activeFor(g) ?? false,
+    ...(autoFailover ? { autoFailover } : {}),
+  });
+  failovers = new FailoverReconciler({
+    clusterName: me,
+    clusterPort: o.clusterPort,
+    peers,
+    globalState: o.globalState,
+    clock: o.clock,
+    log,
+    host,
+    groups,
+    ...(o.namespace ? { namespace: o.namespace } : {}),
+    ...(o.policy ? { policy: o.policy } : {}),
+    ...(o.trace ? { trace: o.trace } : {}),
+  });
+  // Groups first: the failover reconciler reads FailoverGroup objects from the group informer's cache.
+  await groups.start();
+  await failovers.start();
+  log.info({ peers: peerNames, namespace: o.namespace ?? '*' }, 'Started daemon');
+  o.trace?.('daemon.started', { cluster: me });
+
+  const g = groups;
+  const f = failovers;
+  let stopped = false;
+  return {
+    clusterName: me,
+    host,
+    groups: g,
+    failovers: f,
+    ...(autoFailover ? { autoFailover } : {}),
+    caches,
+    stats: () => ({
+      cluster: me,
+      groups: g.groupIds().length,
+      heartbeats: g.stats.heartbeats,
+      heartbeatErrors: g.stats.heartbeatErrors,
+      groupStatusWrites: g.stats.statusWrites,
+      registrations: g.stats.registrations,
+      failoversAccepted: f.stats.accepted,
+      failoversRefused: f.stats.invalid,
+      failoverStatusWrites: f.stats.statusWrites,
+      failoversMirrored: f.stats.mirrored,
+      autoFailovers: autoFailover?.created.length ?? 0,
+      runningFailovers: host.failoverIds().filter((id) => !host.isDone(id)).length,
+      caches: caches.sizes(),
+    }),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      f.stop();
+      g.stop();
+      caches.stop();
+      host.crash(); // stops every actor where it is; their snapshots are persisted for the next start
+      log.info('Stopped daemon');
+      o.trace?.('daemon.stopped', { cluster: me });
+    },
+  };
+}
