@@ -15,9 +15,9 @@ import { createFailoverHost, failoverSubmission, type FailoverHost } from '../sr
 import type { Submission } from '../src/runtime/operator-host.ts';
 import { silentLogger } from '../src/log.ts';
 import { wireFailover } from '../src/wire/cluster-failover.ts';
-import { DEFAULT_FENCE_DRIVER } from '../src/wire/failover/deps.ts';
+import { DEFAULT_FENCE_DRIVER, type FailoverDeps } from '../src/wire/failover/deps.ts';
 import type { FaultPlan, FaultProfile } from './faults.ts';
-import { FailoverInvariants, type SideView } from './invariants/failover.ts';
+import { FailoverInvariants, overallOutcome, type OverallOutcome, type SideView } from './invariants/failover.ts';
 import { InvariantViolation, type InvariantResult } from './kernel.ts';
 import { Prng } from './prng.ts';
 import { SimProcess } from './process.ts';
@@ -85,7 +85,7 @@ export interface SimulationOptions {
   log?: Logger;
 }
 
-export type RunOutcome = 'completed' | 'rolledBack' | 'failed' | 'manualIntervention' | 'inconsistent' | 'unfinished';
+export type RunOutcome = OverallOutcome;
 
 export interface StageSpan {
   stage: string;
@@ -239,20 +239,37 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     const disk = new SimSnapshotDisk(cluster, () => kernel.now());
     const peer = role === 'source' ? target! : source;
     const side = { role, cluster, party, proc, disk, submitted: [], transitions: 0, spans: new Map() } as unknown as Side;
+    // The wired chart is built once per operator (machine.provide is costly for a chart this size); each process
+    // life swaps in its own fenced ports underneath, reached through stable delegates, since the wiring may keep
+    // a port it was given.
+    let ports: Pick<FailoverDeps, 'clusterPort' | 'peerClusterPort' | 'globalState' | 'clock' | 'random'> | undefined;
+    const current = () => {
+      if (!ports) throw new Error(`${party}: no process life yet`);
+      return ports;
+    };
+    const deps: FailoverDeps = {
+      cluster,
+      clusterPort: delegate(() => current().clusterPort),
+      peerClusterPort: delegate(() => current().peerClusterPort!),
+      globalState: delegate(() => current().globalState),
+      clock: { now: () => current().clock.now(), sleep: (ms, signal) => current().clock.sleep(ms, signal) },
+      random: { int: (a, b) => current().random.int(a, b), float: () => current().random.float(), uuid: () => current().random.uuid() },
+      log,
+      fencing: { cidrsOf: (c) => [world.clusterCidr(c)], driver: DEFAULT_FENCE_DRIVER },
+    };
+    let logic: ReturnType<typeof wireFailover> | undefined;
     side.host = createFailoverHost({
       cluster,
       incarnate: () => {
         const clock = proc.clock(simClock(kernel.sched));
-        const logic = wireFailover({
-          cluster,
+        ports = {
           clusterPort: proc.fence(world.clusterPort(cluster, party)),
           peerClusterPort: proc.fence(world.clusterPort(peer, party)),
           globalState: proc.fence(world.globalStatePort(party)),
           clock,
           random: simRandom(kernel.prng.stream(`${party}#${proc.incarnation.number}`)),
-          log,
-          fencing: { cidrsOf: (c) => [world.clusterCidr(c)], driver: DEFAULT_FENCE_DRIVER },
-        });
+        };
+        logic ??= wireFailover(deps);
         return { logic, snapshots: proc.fence(new SimSnapshotStore(kernel, disk, party)), clock, xstateClock: proc.xstateClock(kernel.sched.xstateClock) };
       },
       log,
@@ -411,7 +428,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     const snap = s.host.snapshot(request.failoverId);
     if (snap) status[s.role] = deriveFailoverStatus(snap as unknown as FailoverSnapshotLike);
   }
-  const outcome = outcomeOf(status, spec.type);
+  const outcome = overallOutcome(views(), spec.type);
   let failure: RunFailure | undefined;
   if (thrown !== undefined) failure = { kind: 'crash', atMs: kernel.elapsed(), message: thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown) };
   else if (crashFailure) failure = crashFailure;
@@ -448,12 +465,13 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   return result;
 }
 
-function outcomeOf(status: Partial<Record<FailoverRole, FailoverStatus>>, type: FailoverType): RunOutcome {
-  const t = status.target;
-  const s = status.source;
-  if (!t) return 'unfinished';
-  if (t.phase === 'ManualIntervention' || s?.phase === 'ManualIntervention') return 'manualIntervention';
-  if (!t.outcome || (type === 'planned' && (!s || !s.outcome))) return 'unfinished';
-  if (s?.outcome && s.outcome !== t.outcome) return 'inconsistent';
-  return t.outcome;
+/** An object whose every property is read from `target()` at the time of use (methods bound to it). */
+function delegate<T extends object>(target: () => T): T {
+  return new Proxy({} as T, {
+    get: (_o, prop) => {
+      const t = target();
+      const v = Reflect.get(t, prop, t) as unknown;
+      return typeof v === 'function' ? (...args: unknown[]) => (v as (...a: unknown[]) => unknown).apply(t, args) : v;
+    },
+  });
 }

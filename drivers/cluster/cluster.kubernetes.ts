@@ -440,7 +440,7 @@ export class KubernetesCluster implements ClusterPort {
         const m = toKubeDriverError('kube.watch', e, context);
         return m instanceof DriverError ? m : new DriverError('Transient', KUBERNETES_DRIVER_NAME, 'kube.watch', `watch stream failed: ${String((e as Error)?.message ?? e)}`, { cause: e, details: context });
       };
-      ctl.controller = await new Watch(this.kc).watch(
+      const started = new Watch(this.kc).watch(
         path,
         query,
         (type: string, object: unknown) => {
@@ -463,6 +463,12 @@ export class KubernetesCluster implements ClusterPort {
           else finish(mapErr(err));
         },
       );
+      try {
+        ctl.controller = await started;
+      } catch (e) {
+        exchange?.end();
+        throw e;
+      }
       exchange?.received();
       if (finished && !stopped) {
         // The stream never opened (refused, 4xx/5xx): the watch call itself fails.

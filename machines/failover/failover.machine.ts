@@ -165,6 +165,8 @@ export const failoverSetup = setup({
     /** The regain found the failover already finished by the peer (it released the lock): no lease is needed any more. */
     peerFinished: ({ event }) => (event as { output?: StepOutput }).output?.observed !== undefined,
     leaseReleased: ({ context }) => context.leaseReleased === true,
+    /** The lease was lost (and won back) too often: stop instead of looping. */
+    leaseLossesSpent: ({ context }) => context.leaseLostCount > context.policy.leaseLossMax,
   },
   actions: {
     /** Progression only moves forward: a task with a lower order never replaces a higher one. */
@@ -307,6 +309,13 @@ export const failoverSetup = setup({
       const o = (event as { output?: StepOutput }).output;
       return { leaseReleased: true, leaseLostAtMs: undefined, attempt: 0, lastUpdateMs: Math.max(context.lastUpdateMs, o?.atMs ?? context.lastUpdateMs) };
     }),
+    recordLeaseLossesSpent: assign(({ context }) => ({
+      failure: {
+        reason: 'LeaseLost',
+        message: `The lock lease was lost ${context.leaseLostCount} times (bound ${context.policy.leaseLossMax}); the failover stopped at ${context.progress.stage}/${context.progress.task}${context.lastError ? ` (last error: ${context.lastError.message})` : ''}`,
+        atMs: context.lastUpdateMs,
+      },
+    })),
     recordLeaseGone: assign(({ context, event }) => {
       const e = errorOf('regainLease', (event as { error?: unknown }).error);
       const superseded = e.reason === 'Superseded' || e.reason === 'NotOwner' || e.reason === 'VersionMismatch';
@@ -585,6 +594,7 @@ function branchState(branch: BranchPlan): Cfg {
       initial: 'regaining',
       states: {
         regaining: {
+          always: { guard: 'leaseLossesSpent', target: FINAL.failed, actions: ['recordLeaseLossesSpent'] },
           invoke: {
             id: `${branch.key}#regain`,
             src: 'regainLease',

@@ -444,7 +444,7 @@ const unplannedTarget: BranchPlan = {
       tasks: [
         t('transferringOwnership', 'TransferOwnership', 'transferOwnership', 'rollback', {
           params: { withProof: false, markCompleted: false },
-          marks: ['pointOfNoReturn'],
+          marks: ['pointOfNoReturn', 'proof'],
           tags: ['sourceFenced'],
         }),
       ],

@@ -4,6 +4,7 @@
 //
 // Contract changes (keep this list; the durability helper codes against these types):
 // - v1: initial contract. FailoverInput gained an OPTIONAL `policy` (tunables; defaults in DEFAULT_FAILOVER_POLICY).
+// - v1: FailoverPolicy gained `leaseLossMax` (optional in input like every policy field).
 import type { FailoverGroupSpec } from './group.types.ts';
 import type { StepError } from '../shared/step-error.ts';
 
@@ -46,6 +47,8 @@ export interface FailoverPolicy {
   handoffTimeoutMs: number;
   /** Independent resources worked on concurrently: at most this many requests in flight. */
   concurrencyMax: number;
+  /** Times the lease may be lost (and won back) before the failover stops: a bound on the lose/regain loop. */
+  leaseLossMax: number;
 }
 
 export const DEFAULT_FAILOVER_POLICY: FailoverPolicy = {
@@ -56,6 +59,7 @@ export const DEFAULT_FAILOVER_POLICY: FailoverPolicy = {
   waitTimeoutMs: 120_000,
   handoffTimeoutMs: 10 * 60_000,
   concurrencyMax: 16,
+  leaseLossMax: 20,
 };
 
 export interface FailoverInput {

@@ -19,7 +19,10 @@ export interface RequestStateInput extends VolumeRef {
   force: boolean;
 }
 export interface WaitVolumeInput extends VolumeRef {
-  /** `reached`: the desired state per mode; `resynced`: a resync has finished (Secondary, not resyncing, no split brain). */
+  /**
+   * `reached`: the desired state per mode (a volume found in split brain on the way to secondary is returned
+   * too, so the chart can resync it); `resynced`: a resync has finished (Secondary, not resyncing, no split brain).
+   */
   until: 'reached' | 'resynced';
   desired: ReplicationInput['desired'];
   mode: ReplicationInput['mode'];
@@ -130,7 +133,11 @@ export const replicationMachine = setup({
         id: 'wait',
         src: 'waitForVolume',
         input: ({ context }) => ({ namespace: context.namespace, name: context.name, until: 'reached', desired: context.desired, mode: context.mode, deadlineMs: context.deadlineMs }),
-        onDone: { target: 'done', actions: 'recordView' },
+        onDone: [
+          { guard: 'reached', target: 'done', actions: 'recordView' },
+          { guard: 'needsResync', target: 'requestingResync', actions: 'recordView' },
+          { target: 'observing', actions: 'recordView' },
+        ],
         onError: [
           { guard: 'canRetry', target: 'backingOff', actions: 'recordFailure' },
           { target: 'failed', actions: 'recordFailure' },

@@ -59,23 +59,36 @@ export const stepMachine = setup({
         ],
       },
     },
+    // Restored invoked actors keep the input they were created with, so the timer is invoked twice: `arming`
+    // asks for a deadline (now + backoff), `armed` waits for the deadline the chart then keeps in context. A
+    // restored `armed` state's timer still has the deadline in its input, so the wait is not restarted.
     waiting: {
-      invoke: {
-        id: 'retryTimer',
-        src: 'waitUntil',
-        input: ({ context }) => ({
-          delayMs: backoffMs(context.attempt, context.retry.backoffBaseMs, context.retry.backoffMaxMs),
-          deadlineMs: context.retryAtMs,
-        }),
-        onError: { target: 'failed', actions: { type: 'recordError', params: ({ context, event }) => asStepError(`${context.op}.retryTimer`, event.error) } },
-      },
+      initial: 'arming',
       on: {
-        'timer.armed': { actions: assign({ retryAtMs: ({ event }) => event.deadlineMs }) },
         'timer.fired': { target: 'attempting', actions: assign({ attempt: ({ context }) => context.attempt + 1, retryAtMs: undefined }) },
+      },
+      states: {
+        arming: {
+          invoke: {
+            id: 'retryTimer',
+            src: 'waitUntil',
+            input: ({ context }) => ({ delayMs: backoffMs(context.attempt, context.retry.backoffBaseMs, context.retry.backoffMaxMs) }),
+            onError: { target: '#step.failed', actions: { type: 'recordError', params: ({ context, event }) => asStepError(`${context.op}.retryTimer`, event.error) } },
+          },
+          on: { 'timer.armed': { target: 'armed', actions: assign({ retryAtMs: ({ event }) => event.deadlineMs }) } },
+        },
+        armed: {
+          invoke: {
+            id: 'retryTimer',
+            src: 'waitUntil',
+            input: ({ context }) => ({ delayMs: backoffMs(context.attempt, context.retry.backoffBaseMs, context.retry.backoffMaxMs), deadlineMs: context.retryAtMs }),
+            onError: { target: '#step.failed', actions: { type: 'recordError', params: ({ context, event }) => asStepError(`${context.op}.retryTimer`, event.error) } },
+          },
+        },
       },
     },
     succeeded: { type: 'final' },
-    failed: { type: 'final' },
+    failed: { id: 'failed', type: 'final' },
   },
   output: ({ context }): StepOutcome =>
     context.ok

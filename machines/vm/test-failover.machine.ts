@@ -58,16 +58,28 @@ export const testFailoverMachine = chainSetup.createMachine({
       states: {
         choosing: { always: [{ guard: 'hasTestDuration', target: 'timed' }, { target: 'untimed' }] },
         untimed: {},
+        // Two invocations, so a restored chart's timer has the deadline in its input (see step.machine.ts).
         timed: {
-          invoke: {
-            id: 'autoCleanupTimer',
-            src: 'waitUntil',
-            input: ({ context }) => ({ delayMs: context.testDurationMs ?? 0, deadlineMs: context.autoCleanupAtMs }),
-            onError: { target: '#testFailover.cleaningUp' },
-          },
-          on: {
-            'timer.armed': { actions: assign({ autoCleanupAtMs: ({ event }) => event.deadlineMs }) },
-            'timer.fired': { target: '#testFailover.cleaningUp' },
+          initial: 'arming',
+          on: { 'timer.fired': { target: '#testFailover.cleaningUp' } },
+          states: {
+            arming: {
+              invoke: {
+                id: 'autoCleanupTimer',
+                src: 'waitUntil',
+                input: ({ context }) => ({ delayMs: context.testDurationMs ?? 0 }),
+                onError: { target: '#testFailover.cleaningUp' },
+              },
+              on: { 'timer.armed': { target: 'armed', actions: assign({ autoCleanupAtMs: ({ event }) => event.deadlineMs }) } },
+            },
+            armed: {
+              invoke: {
+                id: 'autoCleanupTimer',
+                src: 'waitUntil',
+                input: ({ context }) => ({ delayMs: context.testDurationMs ?? 0, deadlineMs: context.autoCleanupAtMs }),
+                onError: { target: '#testFailover.cleaningUp' },
+              },
+            },
           },
         },
       },

@@ -115,15 +115,29 @@ export const vmLifecycleMachine = setup({
           }),
         },
       },
-      invoke: {
-        id: 'settleTimer',
-        src: 'waitUntil',
-        input: ({ context }) => ({ delayMs: context.policy.settleWaitMs, deadlineMs: context.settleAtMs }),
-        onError: { target: 'failing', actions: { type: 'fail', params: ({ event }) => ({ error: stepError(undefined, `settleTimer: ${String(event.error)}`) }) } },
-      },
+      initial: 'arming',
       on: {
-        'timer.armed': { actions: assign({ settleAtMs: ({ event }) => event.deadlineMs }) },
         'timer.fired': { target: 'observing', actions: assign({ settleRounds: ({ context }) => context.settleRounds + 1, settleAtMs: undefined }) },
+      },
+      // Two invocations, so a restored chart's timer has the deadline in its input (see step.machine.ts).
+      states: {
+        arming: {
+          invoke: {
+            id: 'settleTimer',
+            src: 'waitUntil',
+            input: ({ context }) => ({ delayMs: context.policy.settleWaitMs }),
+            onError: { target: '#vmLifecycle.failing', actions: { type: 'fail', params: ({ event }) => ({ error: stepError(undefined, `settleTimer: ${String(event.error)}`) }) } },
+          },
+          on: { 'timer.armed': { target: 'armed', actions: assign({ settleAtMs: ({ event }) => event.deadlineMs }) } },
+        },
+        armed: {
+          invoke: {
+            id: 'settleTimer',
+            src: 'waitUntil',
+            input: ({ context }) => ({ delayMs: context.policy.settleWaitMs, deadlineMs: context.settleAtMs }),
+            onError: { target: '#vmLifecycle.failing', actions: { type: 'fail', params: ({ event }) => ({ error: stepError(undefined, `settleTimer: ${String(event.error)}`) }) } },
+          },
+        },
       },
     },
     absent: {

@@ -35,7 +35,7 @@ export interface RetryPolicy {
 
 /** Tunables of the VM charts. Units last. */
 export interface VmPolicy {
-  /** Ordinary steps (CloudStack calls, job-log writes, reads). */
+  /** Ordinary steps (CloudStack calls, job-log writes, reads): 8 attempts span about 90 s of backoff. */
   retry: RetryPolicy;
   /**
    * Putting a volume back on the appliance: the one step that must not give up early (a volume attached to
@@ -51,9 +51,9 @@ export interface VmPolicy {
 }
 
 export const DEFAULT_VM_POLICY: VmPolicy = {
-  retry: { attemptMax: 5, backoffBaseMs: 1_000, backoffMaxMs: 30_000 },
-  reattach: { attemptMax: 10, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
-  injectionAttemptMax: 2,
+  retry: { attemptMax: 8, backoffBaseMs: 1_000, backoffMaxMs: 30_000 },
+  reattach: { attemptMax: 12, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
+  injectionAttemptMax: 3,
   settleRoundsMax: 10,
   settleWaitMs: 5_000,
 };

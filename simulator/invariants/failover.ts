@@ -284,18 +284,15 @@ export class FailoverInvariants {
       .join('; ');
   }
 
-  private outcomes(sides: SideView[]): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const s of sides) if (s.snapshot?.status === 'done') out.set(s.role, deriveFailoverStatus(s.snapshot).outcome ?? 'failed');
-    return out;
-  }
-
   private checkAgree(sides: SideView[]): string | undefined {
-    const o = this.outcomes(sides);
-    const source = o.get('source');
-    const target = o.get('target');
-    if (source === undefined || target === undefined || source === target) return undefined;
-    return `the source ended ${source} but the target ended ${target}`;
+    const o = sideOutcomes(sides);
+    const source = o.source;
+    const target = o.target;
+    if (source === undefined || target === undefined) return undefined;
+    // A side that gave up (failed) while the other rolled back is one rolled-back failover; but one side
+    // completed and the other not means they disagree on who owns the application.
+    if ((source === 'completed') !== (target === 'completed')) return `the source ended ${source} but the target ended ${target}`;
+    return undefined;
   }
 
   private checkLockReleased(sides: SideView[]): string | undefined {
@@ -311,16 +308,14 @@ export class FailoverInvariants {
     if (!sides.every((s) => s.snapshot?.status === 'done')) return undefined;
     const entries = this.world.globalState.historyOf(this.groupId).filter((h) => h.failoverId === this.request.failoverId);
     if (entries.length !== 1) return `history of ${this.groupId} holds ${entries.length} entries for failover ${this.request.failoverId}, not 1`;
-    const target = this.outcomes(sides).get('target');
-    const want = target === 'completed' ? 'SUCCESS' : target === 'rolledBack' ? 'ROLLED_BACK' : 'FAILED';
-    if (target !== undefined && entries[0].status !== want) return `history says ${entries[0].status} but the target ended ${target}`;
+    const outcome = overallOutcome(sides, this.request.type);
+    if ((outcome === 'completed') !== (entries[0].status === 'SUCCESS')) return `history says ${entries[0].status} but the failover ended ${outcome}`;
     return undefined;
   }
 
   private checkReplicas(sides: SideView[]): string | undefined {
-    const o = this.outcomes(sides);
-    const outcome = o.get('target') ?? o.get('source');
-    const where = outcome === 'completed' ? this.request.targetCluster : outcome === 'rolledBack' ? this.request.sourceCluster : undefined;
+    const outcome = overallOutcome(sides, this.request.type);
+    const where = outcome === 'completed' ? this.request.targetCluster : outcome === 'rolledBack' || outcome === 'failed' ? this.request.sourceCluster : undefined;
     if (!where) return undefined;
     const wrong: string[] = [];
     for (const w of this.request.group.workloads) {
@@ -333,4 +328,32 @@ export class FailoverInvariants {
     }
     return wrong.length ? `after ${outcome}, ${where} has ${wrong.slice(0, 5).join(', ')}${wrong.length > 5 ? ` and ${wrong.length - 5} more` : ''}` : undefined;
   }
+}
+
+export type OverallOutcome = 'completed' | 'rolledBack' | 'failed' | 'manualIntervention' | 'inconsistent' | 'unfinished';
+
+/** Each side's outcome, for the sides whose chart has ended. */
+export function sideOutcomes(sides: SideView[]): Partial<Record<'source' | 'target', 'completed' | 'rolledBack' | 'failed'>> {
+  const out: Partial<Record<'source' | 'target', 'completed' | 'rolledBack' | 'failed'>> = {};
+  for (const s of sides) {
+    if (s.snapshot?.status !== 'done') continue;
+    const o = deriveFailoverStatus(s.snapshot).outcome;
+    out[s.role] = o === 'completed' || o === 'rolledBack' ? o : 'failed';
+  }
+  return out;
+}
+
+/**
+ * The failover's outcome from both sides: completed only if both completed; rolled back if a side rolled back and
+ * neither completed (a side that gave up while the other rolled back); failed if both failed (nothing changed).
+ * One side completed and the other not is `inconsistent`.
+ */
+export function overallOutcome(sides: SideView[], _type: 'planned' | 'unplanned'): OverallOutcome {
+  for (const s of sides) if (s.snapshot && s.snapshot.status !== 'done' && deriveFailoverStatus(s.snapshot).phase === 'ManualIntervention') return 'manualIntervention';
+  const o = sideOutcomes(sides);
+  if (o.source === undefined || o.target === undefined) return 'unfinished';
+  if (o.source === 'completed' && o.target === 'completed') return 'completed';
+  if (o.source === 'completed' || o.target === 'completed') return 'inconsistent';
+  if (o.source === 'rolledBack' || o.target === 'rolledBack') return 'rolledBack';
+  return 'failed';
 }

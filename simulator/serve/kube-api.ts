@@ -11,7 +11,7 @@ import { DriverError } from '../../drivers/errors.ts';
 import type { JsonObject } from '../../drivers/json.ts';
 import type { OpClass } from '../faults.ts';
 import type { SimKernel } from '../kernel.ts';
-import { badRequest, conflict, notFound, unknownResource, type TypeNames } from '../kube/api-errors.ts';
+import { badRequest, cause, conflict, invalid, notFound, unknownResource, type TypeNames } from '../kube/api-errors.ts';
 import { copy, isObject } from '../kube/object-util.ts';
 import { CRD_GVK } from '../kube/registry.ts';
 import type { KubeStore, ResourceType } from '../kube/store.types.ts';
@@ -133,6 +133,14 @@ function parseObjectBody(op: string, body: Buffer, contentType: string): JsonObj
     v = docs[0].toJS();
   } else if (contentType === '' || contentType === 'application/json' || contentType.endsWith('+json')) {
     v = parseJsonBody(op, body);
+  } else if (contentType === 'application/vnd.kubernetes.protobuf') {
+    throw new DriverError(
+      'Invalid',
+      'kubernetes',
+      op,
+      'the simulated API server reads JSON and YAML bodies only, not protobuf (which `kubectl create <kind> ...` sends); use `kubectl create ... --dry-run=client -o yaml | kubectl apply -f -`',
+      { reason: 'UnsupportedMediaType', code: 415, details: { contentType } },
+    );
   } else {
     throw unsupportedMedia(op, contentType);
   }
@@ -167,6 +175,29 @@ function parseFieldSelector(op: string, sel: string | null): ((o: KubeObject) =>
       return operator === '!=' ? (o: KubeObject) => get(o) !== value : (o: KubeObject) => get(o) === value;
     });
   return (o) => tests.every((t) => t(o));
+}
+
+/** Kinds with a scale subresource. */
+const SCALABLE = new Set(['Deployment', 'StatefulSet']);
+
+function selectorString(selector: unknown): string {
+  if (!isObject(selector) || !isObject(selector.matchLabels)) return '';
+  return Object.entries(selector.matchLabels)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(',');
+}
+
+/** An autoscaling/v1 Scale view of a workload. */
+function scaleOf(o: KubeObject): JsonObject {
+  const meta: JsonObject = { name: o.metadata.name };
+  for (const k of ['namespace', 'uid', 'resourceVersion', 'creationTimestamp'] as const) if (o.metadata[k] !== undefined) meta[k] = o.metadata[k];
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: meta,
+    spec: { replicas: typeof o.spec?.replicas === 'number' ? o.spec.replicas : 1 },
+    status: { replicas: typeof o.status?.replicas === 'number' ? o.status.replicas : 0, selector: selectorString(o.spec?.selector) },
+  };
 }
 
 /** The CRD object behind a type, for its printer columns (from the store, or the registry's own copy). */
@@ -242,6 +273,9 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
       },
     });
     if (!t) return fail(unknownResource('kube.request', `${route.group ? `${route.group}/` : ''}${route.version}, Resource=${route.plural}`));
+    if (route.subresource === 'scale' && SCALABLE.has(t.kind) && route.name !== undefined && route.namespace !== undefined) {
+      return planScale(method, t, route.namespace, route.name, req, body);
+    }
     if (route.subresource !== undefined && (route.subresource !== 'status' || !t.statusSubresource)) {
       return fail(unknownResource('kube.request', `${route.plural}/${route.subresource}`));
     }
@@ -429,6 +463,69 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
       }
       default:
         return fail(methodNotAllowed(`kube.${method.toLowerCase()}`));
+    }
+  }
+
+  /**
+   * The scale subresource of Deployments and StatefulSets (`kubectl scale`): an autoscaling/v1 Scale view of
+   * spec.replicas. A write sets spec.replicas through a merge patch (with the Scale's resourceVersion, if any, as
+   * the precondition).
+   */
+  function planScale(method: string, t: ResourceType, namespace: string, name: string, req: IncomingMessage, body: Buffer): Planned {
+    const ref: ObjectRef = { group: t.group, version: t.version, kind: t.kind, namespace, name };
+    const target = { object: refString(ref) };
+    const current = (): KubeObject => {
+      const cur = store.get(ref);
+      if (!cur) throw notFound('kube.scale', names(t), name);
+      return cur;
+    };
+    const write = (scale: JsonObject, op: string): Answer => {
+      const spec = isObject(scale.spec) ? scale.spec : {};
+      const replicas = spec.replicas;
+      if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+        throw invalid(op, { group: 'autoscaling', kind: 'Scale', plural: 'scale' }, name, [cause.invalid('spec.replicas', replicas ?? null, 'must be greater than or equal to 0')]);
+      }
+      const meta = isObject(scale.metadata) ? scale.metadata : {};
+      const patch: JsonObject = { spec: { replicas } };
+      if (typeof meta.resourceVersion === 'string' && meta.resourceVersion !== '') patch.metadata = { resourceVersion: meta.resourceVersion };
+      return { code: 200, body: scaleOf(store.mergePatch(ref, patch, { fieldManager: 'kubectl-scale' })) };
+    };
+    const contentType = mediaType(req.headers['content-type']);
+    switch (method) {
+      case 'GET':
+        return { opClass: 'kube.read', op: 'kube.getScale', detail: refString(ref), verb: 'get/scale', target, exec: () => ({ code: 200, body: scaleOf(current()) }) };
+      case 'PUT':
+        return { opClass: 'kube.write', op: 'kube.updateScale', detail: refString(ref), verb: 'update/scale', target, exec: () => write(parseObjectBody('kube.updateScale', body, contentType), 'kube.updateScale') };
+      case 'PATCH':
+        return {
+          opClass: 'kube.write',
+          op: 'kube.patchScale',
+          detail: refString(ref),
+          verb: 'patch/scale',
+          target,
+          exec: () => {
+            const scale = scaleOf(current());
+            if (contentType === 'application/json-patch+json') {
+              const ops = parseJsonBody('kube.patchScale', body);
+              if (!Array.isArray(ops)) throw badRequest('kube.patchScale', 'a JSON patch must be a list of operations');
+              return write(fastJsonPatch.applyPatch(scale, ops as unknown as fastJsonPatch.Operation[], true, false).newDocument, 'kube.patchScale');
+            }
+            if (contentType === 'application/merge-patch+json' || contentType === 'application/strategic-merge-patch+json') {
+              return write(strategicMerge(scale, parseObjectBody('kube.patchScale', body, contentType)), 'kube.patchScale');
+            }
+            throw unsupportedMedia('kube.patchScale', contentType, 'application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json');
+          },
+        };
+      default:
+        return {
+          opClass: 'kube.read',
+          op: 'kube.scale',
+          verb: method.toLowerCase(),
+          target,
+          exec: () => {
+            throw methodNotAllowed('kube.scale');
+          },
+        };
     }
   }
 

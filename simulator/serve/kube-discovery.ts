@@ -8,6 +8,8 @@ export const SIM_SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.
 
 const OBJECT_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
 const STATUS_VERBS = ['get', 'patch', 'update'];
+/** Kinds served with a scale subresource (kubectl scale). */
+const SCALABLE_KINDS = new Set(['Deployment', 'StatefulSet']);
 
 /** Kubernetes' version priority: GA before beta before alpha, higher numbers first, anything else last. */
 export function compareKubeVersions(a: string, b: string): number {
@@ -76,9 +78,12 @@ export function apiResourceList(registry: ResourceRegistry, group: string, versi
   for (const t of types) {
     const r: Record<string, unknown> = { name: t.plural, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: OBJECT_VERBS };
     if (t.shortNames?.length) r.shortNames = t.shortNames;
-    if (['Pod', 'Service', 'Deployment', 'StatefulSet', 'CronJob', 'Job'].includes(t.kind) && t.group !== undefined) r.categories = ['all'];
+    if (['Pod', 'Service', 'Deployment', 'StatefulSet', 'CronJob', 'Job'].includes(t.kind) && !t.openAPIV3Schema) r.categories = ['all'];
     resources.push(r);
     if (t.statusSubresource) resources.push({ name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: STATUS_VERBS });
+    if (SCALABLE_KINDS.has(t.kind) && t.group === 'apps') {
+      resources.push({ name: `${t.plural}/scale`, singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: STATUS_VERBS });
+    }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? version : `${group}/${version}`, resources };
 }

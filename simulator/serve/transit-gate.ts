@@ -14,6 +14,8 @@ export const EXCHANGE_QUERY = 'simExchange';
 export interface Exchange {
   /** Sent with the request so the server can tell the gate it has arrived. */
   id: string;
+  headers: Record<string, string>;
+  query: Record<string, string>;
   /** The client consumed one answer (a response, or one watch event). */
   received(): void;
   /** The exchange is over (answered, failed, aborted or the stream ended): every hold it has is released. */
@@ -37,6 +39,8 @@ export class TransitGate {
     this.open.set(id, { request: this.kernel.sched.hold(), answers: [] });
     return {
       id,
+      headers: { [EXCHANGE_HEADER]: id },
+      query: { [EXCHANGE_QUERY]: id },
       received: () => this.open.get(id)?.answers.shift()?.(),
       end: () => {
         const o = this.open.get(id);

@@ -115,9 +115,14 @@ export function decideAutoFailover(d: DecisionInput): Decision {
         why: `primary ${primary} has reported ERROR for ${formatDurationMs(errorMs)} (timeouts.unhealthyPrimary ${formatDurationMs(t.unhealthyPrimaryMs)})`,
       };
     }
-    return { trigger: false, ready: true, reason: R.Armed, message: `Primary ${primary} reports ERROR since ${formatDurationMs(errorMs)} ago; failing over after ${formatDurationMs(t.unhealthyPrimaryMs)}` };
+    return { trigger: false, ready: true, reason: R.Armed, message: `Primary ${primary} reports ERROR; ${me} takes the group over once that has lasted ${formatDurationMs(t.unhealthyPrimaryMs)}` };
   }
-  return { trigger: false, ready: true, reason: R.Armed, message: `Watching primary ${primary}: heartbeat ${formatDurationMs(Math.max(0, silentMs))} ago, health ${primaryRec?.health ?? 'UNKNOWN'}` };
+  return {
+    trigger: false,
+    ready: true,
+    reason: R.Armed,
+    message: `Watching primary ${primary} (health ${primaryRec?.health ?? 'UNKNOWN'}): ${me} takes the group over after ${formatDurationMs(t.heartbeatMs)} without its heartbeat or ${formatDurationMs(t.unhealthyPrimaryMs)} of ERROR`,
+  };
 }
 
 /** `auto-failover-<group>-<YYYYMMDD-HHMMSS>` (UTC), at most 253 characters. */
@@ -129,11 +134,11 @@ export function autoFailoverName(groupName: string, nowMs: number): string {
   return `${prefix}${groupName.slice(0, room)}-${stamp}`;
 }
 
-/** The lock's reason on a claim: names the claimer, so only it resumes an interrupted claim. */
-export function claimReason(me: string, type: FailoverType, why: string): string {
-  return `auto-failover by ${me} (${type}): ${why}`;
+/** The lock's reason on a claim: names the claimer and the Failover, so only the claimer resumes an interrupted claim. */
+export function claimReason(me: string, type: FailoverType, name: string, why: string): string {
+  return `auto-failover by ${me} (${type}) as ${name}: ${why}`;
 }
-const CLAIM = /^auto-failover by (\S+) \((planned|unplanned)\): (.*)$/s;
+const CLAIM = /^auto-failover by (\S+) \((planned|unplanned)\) as (\S+): (.*)$/s;
 
 export interface AutoFailoverDeps {
   clusterName: string;
@@ -191,7 +196,7 @@ export class AutoFailoverChecker {
     try {
       await this.deps.globalState.acquireLock(
         groupId,
-        { holder, leaseToken: `lease/${failoverId}`, failoverId, reason: claimReason(me, d.type, d.why), ttlMs: this.deps.claimTtlMs ?? DEFAULT_FAILOVER_POLICY.leaseTtlMs },
+        { holder, leaseToken: `lease/${failoverId}`, failoverId, reason: claimReason(me, d.type, name, d.why), ttlMs: this.deps.claimTtlMs ?? DEFAULT_FAILOVER_POLICY.leaseTtlMs },
         { log: this.deps.log, ...(signal ? { signal } : {}) },
       );
     } catch (e) {
@@ -212,13 +217,13 @@ export class AutoFailoverChecker {
     if (!lock || lock.expiresAtMs <= this.deps.clock.now()) return undefined;
     const m = CLAIM.exec(lock.reason);
     if (!m || m[1] !== this.deps.clusterName) return undefined;
-    const parts = lock.failoverId.split('/');
-    if (parts.length !== 4 || parts[0] !== spec.namespace || parts[2] !== spec.namespace || parts[3] !== spec.name) return undefined;
-    const name = parts[1];
+    const name = m[3];
+    if (lock.failoverId !== failoverIdOf({ namespace: spec.namespace, name }, { namespace: spec.namespace, name: spec.name })) return undefined;
     if (this.deps.failoverExists(spec.namespace, name)) return undefined;
     const type = m[2] as FailoverType;
-    await this.createFailover(spec, name, type, record.ownerCluster, m[3], lock.acquiredAtMs, signal);
-    return { ready: false, reason: R.Triggered, message: `Resumed automatic Failover ${spec.namespace}/${name}: ${m[3]}`, triggered: { name, type, reason: m[3] } };
+    const primary = type === 'unplanned' ? record.ownerCluster : lock.holder;
+    await this.createFailover(spec, name, type, primary, m[4], lock.acquiredAtMs, signal);
+    return { ready: false, reason: R.Triggered, message: `Resumed automatic Failover ${spec.namespace}/${name}: ${m[4]}`, triggered: { name, type, reason: m[4] } };
   }
 
   private async createFailover(spec: FailoverGroupSpec, name: string, type: FailoverType, primary: string, why: string, requestedAtMs: number, signal?: AbortSignal): Promise<void> {

@@ -3,6 +3,7 @@
 // auto-failover checker. The production CLI (src/cli/daemon.ts) and the simulator harness
 // (src/daemon/sim-harness.ts) both call startDaemon: the same code, different ports.
 import type { Logger } from 'pino';
+import type { ActorOptions, AnyActorLogic } from 'xstate';
 import type { ClockPort } from '../../drivers/clock/clock.port.ts';
 import type { ClusterPort } from '../../drivers/cluster/cluster.port.ts';
 import type { GlobalStatePort } from '../../drivers/globalstate/globalstate.port.ts';
@@ -11,7 +12,6 @@ import { ConfigMapSnapshotStore } from '../../drivers/snapshots/snapshot.kuberne
 import type { SnapshotStorePort } from '../../drivers/snapshots/snapshot.port.ts';
 import type { FailoverPolicy } from '../../machines/failover/failover.types.ts';
 import { createFailoverHost, type FailoverHost } from '../runtime/failover-host.ts';
-import type { XStateClock } from '../../simulator/process.ts';
 import { wireFailover, type FencingConfig } from '../wire/cluster-failover.ts';
 import { DEFAULT_OPERATOR_ID } from './api.ts';
 import { AutoFailoverChecker } from './auto-failover.ts';
@@ -21,6 +21,9 @@ import { GroupReconciler, type TraceFn } from './group-reconciler.ts';
 
 /** Where snapshots live when no store is given: ConfigMaps in this namespace of the daemon's own cluster. */
 export const DEFAULT_DAEMON_NAMESPACE = 'failover-engine-system';
+
+/** XState's clock interface (not exported by name from xstate). */
+export type XStateClock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
 
 export interface DaemonOptions {
   /** This cluster's name, as the other daemons and Failover.spec.targetCluster call it. */

@@ -69,17 +69,21 @@ export function failoverSpecFromObject(obj: KubeObject): FailoverSpecResult {
 }
 
 /**
- * The failover's id for one of its groups: `<failover namespace>/<failover name>/<group namespace>/<group name>`.
- * It depends only on names, so both clusters' copies of the Failover give the same id (object uids differ per
- * cluster). A Failover's name is therefore its identity: a new failover needs a new name.
+ * The failover's id for one of its groups: `<failover name>-<hash>`, where the hash (FNV-1a, 8 hex digits) covers
+ * `<failover namespace>/<failover name>/<group namespace>/<group name>`. It depends only on names, so both
+ * clusters' copies of the Failover give the same id (object uids differ per cluster), and it is a valid label
+ * value (at most 63 characters), as the wiring labels the objects it creates with it. A Failover's name is
+ * therefore its identity: a new failover needs a new name.
  */
 export function failoverIdOf(failover: { namespace: string; name: string }, group: FailoverGroupRef): string {
-  const id = `${failover.namespace}/${failover.name}/${group.namespace}/${group.name}`;
-  if (id.length <= 200) return id;
-  // Snapshot keys hold at most 200 characters: keep a readable prefix and make it unique with a hash.
+  const full = `${failover.namespace}/${failover.name}/${group.namespace}/${group.name}`;
   let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
-  return `${id.slice(0, 190)}-${h.toString(16).padStart(8, '0')}`;
+  for (let i = 0; i < full.length; i++) h = Math.imul(h ^ full.charCodeAt(i), 0x01000193) >>> 0;
+  const prefix = failover.name
+    .slice(0, 54)
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return `${prefix ? `${prefix}-` : ''}${h.toString(16).padStart(8, '0')}`;
 }
 
 /** When the failover was requested: the pinned annotation, else the object's creation time; undefined if neither parses. */

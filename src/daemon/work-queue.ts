@@ -1,6 +1,7 @@
 // Why: reconcilers are level-based (controller-runtime style): an informer event only says "look at this key
 // again". The queue coalesces repeated keys, never runs one key twice at once, bounds concurrency, and retries a
 // failed key with a capped exponential backoff on the injected clock (so it runs the same in the simulator).
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { ClockPort } from '../../drivers/clock/clock.port.ts';
 
@@ -24,10 +25,15 @@ export class WorkQueue {
   private readonly abort = new AbortController();
   private workers = 0;
   private readonly idleWaiters: Array<() => void> = [];
+  /** Keys with a retry or a delayed add already scheduled: one timer per key, however often it fails. */
+  private readonly scheduled = new Set<string>();
   /** Keys processed so far (for stats and tests). */
   processed = 0;
 
-  constructor(private readonly opts: WorkQueueOptions) {}
+  constructor(private readonly opts: WorkQueueOptions) {
+    // Every key waiting for a retry listens on the one stop signal; thousands of groups are normal.
+    setMaxListeners(0, this.abort.signal);
+  }
 
   get stopped(): boolean {
     return this.abort.signal.aborted;
@@ -47,12 +53,16 @@ export class WorkQueue {
     this.pump();
   }
 
-  /** Adds the key after `ms` (a retry or a scheduled look). */
+  /** Adds the key after `ms` (a retry or a scheduled look); a key already scheduled keeps its earlier timer. */
   addAfter(key: string, ms: number): void {
-    if (this.stopped) return;
+    if (this.stopped || this.scheduled.has(key)) return;
+    this.scheduled.add(key);
     this.opts.clock.sleep(ms, this.abort.signal).then(
-      () => this.add(key),
-      () => {},
+      () => {
+        this.scheduled.delete(key);
+        this.add(key);
+      },
+      () => this.scheduled.delete(key),
     );
   }
 

@@ -88,7 +88,10 @@ export function wireReplication(w: ReplicationWiring) {
             { namespace: input.namespace, name: input.name },
             (objects) => {
               const v = volumeViewOf(objects.get(input.name), clock.now());
-              return (input.until === 'resynced' ? resynced(v) : reached(v, input.desired, input.mode)) ? v : undefined;
+              if (input.until === 'resynced') return resynced(v) ? v : undefined;
+              // Split brain never settles by itself: hand it back to the chart, which asks for a resync.
+              if (input.desired === 'secondary' && inSplitBrain(v)) return v;
+              return reached(v, input.desired, input.mode) ? v : undefined;
             },
             {
               clock,

@@ -105,8 +105,20 @@ export class VmOperations {
     return { jobId: j.id, status: j.status };
   }
 
+  /**
+   * Ends the job. A step left `running` (its last write was lost to a fault) is closed first, with the job's
+   * outcome, so a finished job never shows a step still running.
+   */
   async finishJob(args: { jobId: string; status: 'completed' | 'failed'; error?: StepError }, log: Logger): Promise<JsonObject> {
-    const j = await this.deps.jobLog.setStatus(args.jobId, args.status, { log, ...(args.error ? { error: args.error } : {}) });
+    const jl = this.deps.jobLog;
+    const job = await jl.getJob(args.jobId, { log });
+    if (job && job.status !== 'completed' && job.status !== 'failed') {
+      for (const s of job.steps.filter((x) => x.status === 'running')) {
+        if (args.status === 'completed') await jl.completeStep(args.jobId, s.name, { log });
+        else await jl.failStep(args.jobId, s.name, args.error ?? { kind: 'Internal', driver: 'engine', op: s.name, message: 'the job failed while this step ran' }, { log });
+      }
+    }
+    const j = await jl.setStatus(args.jobId, args.status, { log, ...(args.error ? { error: args.error } : {}) });
     return { status: j.status };
   }
 
@@ -196,6 +208,10 @@ export class VmOperations {
     for (const s of args.snapshots) {
       const view = await this.deps.cloudstack.createSnapshot(s.volumeId, s.name, { log });
       if (view.state !== 'BackedUp') throw fail('Transient', 'createSnapshots', `snapshot ${view.id} (${s.name}) is ${view.state}, not BackedUp yet`, 'NotReady');
+      // A failed earlier try leaves a snapshot of the same name in Error: it is garbage, and it goes now.
+      for (const x of await this.deps.cloudstack.listSnapshots({ volumeId: s.volumeId, name: s.name }, { log })) {
+        if (x.id !== view.id && x.state === 'Error') await this.deps.cloudstack.deleteSnapshot(x.id, { log });
+      }
       out.push({ volumeId: s.volumeId, name: s.name, snapshotId: view.id });
     }
     return out;
@@ -400,15 +416,15 @@ function attemptActor(name: string, impl: Impl, deps: VmDeps, loggers: JobLogger
     const log = loggers.for(rec?.jobId ?? defaultJobId).child({ step: rec?.name, op: name, attempt: input.attempt });
     const jl = deps.jobLog;
     const started = deps.clock.now();
-    if (rec && name !== 'recordStep') {
-      if (name === 'injectDrivers') {
-        const done = await guardInjection(deps, rec.jobId, log);
-        if (done) return done;
-      }
-      for (const s of rec.statuses ?? []) await jl.setStatus(rec.jobId, s, { log });
-      await jl.startStep(rec.jobId, rec.name, { log, details: { attempt: input.attempt } });
+    if (rec && name === 'injectDrivers') {
+      const done = await guardInjection(deps, rec.jobId, log);
+      if (done) return done;
     }
     try {
+      if (rec && name !== 'recordStep') {
+        for (const s of rec.statuses ?? []) await jl.setStatus(rec.jobId, s, { log });
+        await jl.startStep(rec.jobId, rec.name, { log, details: { attempt: input.attempt } });
+      }
       const out = await impl(input.args, input, log);
       if (rec?.mode === 'whole') await jl.completeStep(rec.jobId, rec.name, { log, details: summary(out) });
       log.info({ durationMs: deps.clock.now() - started, outcome: 'ok' }, 'Completed step');
@@ -482,6 +498,8 @@ export interface WiredVmCharts {
   liveFailover: typeof liveFailoverMachine;
   cleanup: typeof cleanupMachine;
   failback: typeof failbackMachine;
+  vmLifecycle: typeof vmLifecycleMachine;
+  volumeLifecycle: typeof volumeLifecycleMachine;
   ops: VmOperations;
 }
 
@@ -571,6 +589,8 @@ export function composeVmCharts(attemptFor: (name: string) => AttemptLogic, time
     waitUntil: timer,
   };
   return {
+    vmLifecycle,
+    volumeLifecycle,
     testFailover: testFailoverMachine.provide({ actors: chainActors }),
     liveFailover: liveFailoverMachine.provide({ actors: chainActors }),
     cleanup,

@@ -9,6 +9,7 @@ import { SimKubeStore } from '../../simulator/kube/store.ts';
 import { settleWithIo } from '../../simulator/serve/io-settle.ts';
 import { serveKubeApi } from '../../simulator/serve/kube-api.ts';
 import { simKubeConfigYaml } from '../../simulator/serve/sim-kubeconfig.ts';
+import { transitGate } from '../../simulator/serve/transit-gate.ts';
 import { loadCrds } from '../../src/crds.ts';
 import { describeClusterContract } from './cluster.contract.ts';
 
@@ -20,8 +21,9 @@ describeClusterContract('http', async () => {
   const server = await serveKubeApi({ kernel, store, caller: 'operator/c1' });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(simKubeConfigYaml([{ name: 'c1', url: server.url }]));
-  // The rate limiter runs on virtual time, at client-go's defaults (5 per second, bursts of 10).
-  const port = new KubernetesCluster({ kubeConfig, context: 'c1', clock: simClock(kernel.sched) });
+  // The rate limiter runs on virtual time, at client-go's defaults (5 per second, bursts of 10); the transit gate
+  // keeps virtual time still while requests and answers are on the wire.
+  const port = new KubernetesCluster({ kubeConfig, context: 'c1', clock: simClock(kernel.sched), observer: transitGate(kernel) });
   const settle = <T>(p: Promise<T>) => settleWithIo(kernel, p);
   return {
     port,

@@ -11,6 +11,7 @@ import { SimKubeStore } from '../../simulator/kube/store.ts';
 import { configMap, kubeHttpHarness, type KubeHttpHarness } from './kube-harness.ts';
 
 const cmRef = (name: string) => ({ ...Kinds.ConfigMap, namespace: 'app', name });
+const dataA = (o: KubeObject | undefined) => String((o?.data as Record<string, string> | undefined)?.a);
 
 describe('informer over HTTP (real driver, simulated server)', () => {
   let h: KubeHttpHarness;
@@ -28,7 +29,7 @@ describe('informer over HTTP (real driver, simulated server)', () => {
     const seen: string[] = [];
     inf.addHandler({
       onAdd: (o) => seen.push(`add:${o.metadata.name}`),
-      onUpdate: (old, o) => seen.push(`update:${o.metadata.name}:${String(old.data?.a)}->${String(o.data?.a)}`),
+      onUpdate: (old, o) => seen.push(`update:${o.metadata.name}:${dataA(old)}->${dataA(o)}`),
       onDelete: (o) => seen.push(`delete:${o.metadata.name}`),
     });
     await h.settle(inf.start());
@@ -37,7 +38,7 @@ describe('informer over HTTP (real driver, simulated server)', () => {
     for (let i = 1; i <= 5; i++) h.store.mergePatch(cmRef('pre'), { data: { a: String(i) } });
     h.store.create(configMap('new', 'app'));
     h.store.delete(cmRef('new'));
-    const five = await h.settle(inf.waitFor((v) => v.get('pre', 'app')?.data?.a === '5' && v.get('new', 'app') === undefined && seen.includes('delete:new'), 10_000));
+    const five = await h.settle(inf.waitFor((v) => dataA(v.get('pre', 'app')) === '5' && v.get('new', 'app') === undefined && seen.includes('delete:new'), 10_000));
     expect(five).toBe(true);
     expect(seen).toEqual(['add:pre', 'update:pre:0->1', 'update:pre:1->2', 'update:pre:2->3', 'update:pre:3->4', 'update:pre:4->5', 'add:new', 'delete:new']);
     // Everything came through the one open watch: not a single read since it synced.

@@ -113,6 +113,20 @@ describe('kube api: HTTP semantics', () => {
     expect(r.body.metadata.generation).toBe(2);
   });
 
+  it('kube api: scale subresource (kubectl scale): a Scale view of spec.replicas, writable by patch', async () => {
+    await withNamespace();
+    await h.http('POST', '/apis/apps/v1/namespaces/app/deployments', { body: deployment('sc') });
+    const got = await h.http('GET', '/apis/apps/v1/namespaces/app/deployments/sc/scale');
+    expect(got.body).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 2 }, status: { selector: 'app=sc' } });
+    const patched = await h.http('PATCH', '/apis/apps/v1/namespaces/app/deployments/sc/scale', { body: { spec: { replicas: 5 } }, contentType: 'application/merge-patch+json' });
+    expect(patched.body.spec.replicas).toBe(5);
+    expect(h.store.get({ ...Kinds.Deployment, namespace: 'app', name: 'sc' })?.spec?.replicas).toBe(5);
+    const negative = await h.http('PATCH', '/apis/apps/v1/namespaces/app/deployments/sc/scale', { body: { spec: { replicas: -1 } }, contentType: 'application/merge-patch+json' });
+    expect(negative.status).toBe(422);
+    const resources = (await h.http('GET', '/apis/apps/v1')).body.resources;
+    expect(resources).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'deployments/scale', kind: 'Scale', group: 'autoscaling' })]));
+  });
+
   it('kube api: strategic merge patch on a custom resource is 415, as on a real server', async () => {
     await withNamespace(true);
     h.store.create({ apiVersion: 'replication.storage.openshift.io/v1alpha1', kind: 'VolumeReplicationClass', metadata: { name: 'rbd' }, spec: { provisioner: 'rbd.csi.ceph.com' } });

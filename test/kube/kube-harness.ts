@@ -11,6 +11,7 @@ import { SimKubeStore } from '../../simulator/kube/store.ts';
 import { settleWithIo } from '../../simulator/serve/io-settle.ts';
 import { serveKubeApi, type KubeApiServer } from '../../simulator/serve/kube-api.ts';
 import { simKubeConfigYaml } from '../../simulator/serve/sim-kubeconfig.ts';
+import { transitGate } from '../../simulator/serve/transit-gate.ts';
 
 export interface HttpAnswer {
   status: number;
@@ -40,7 +41,7 @@ export async function kubeHttpHarness(
   const server = await serveKubeApi({ kernel, store, caller: opts.caller ?? 'operator/c1' });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(simKubeConfigYaml([{ name: 'c1', url: server.url }]));
-  const driver = new KubernetesCluster({ kubeConfig, context: 'c1', clock: simClock(kernel.sched), ...(opts.driver ?? {}) });
+  const driver = new KubernetesCluster({ kubeConfig, context: 'c1', clock: simClock(kernel.sched), observer: transitGate(kernel), ...(opts.driver ?? {}) });
   const settle = <T>(p: Promise<T>) => settleWithIo(kernel, p);
   const http: KubeHttpHarness['http'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { Accept: o.accept ?? 'application/json' };

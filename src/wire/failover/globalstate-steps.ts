@@ -16,7 +16,7 @@ import { rememberReplicas } from './remembered.ts';
 /** The peer poll: first interval, growth factor and cap (the one poll: global state has no watch). */
 export const PEER_POLL_FIRST_MS = 200;
 export const PEER_POLL_FACTOR = 1.5;
-export const PEER_POLL_MAX_MS = 5_000;
+export const PEER_POLL_MAX_MS = 2_000;
 /** How long a reachability probe may take before the party counts as unreachable. */
 export const PROBE_TIMEOUT_MS = 5_000;
 /** History entries read when looking for this failover's record. */
@@ -216,7 +216,14 @@ export function globalStateSteps(w: FailoverWiring) {
       if (!now || !ownedByThisFailover(now, input)) throw e;
       record = now;
     }
-    ctx.log.info({ owner: record.ownerCluster, version: record.version }, 'Transferred ownership');
+    ctx.log.info({ owner: record.ownerCluster, version: record.version, guarded: withProof }, 'Transferred ownership');
+    if (!withProof) {
+      // An unguarded transfer fences by compare-and-set and revokes every lease, ours included: take the lock again
+      // (a fresh fencing token, newer than anything the old owner holds) for the rest of the failover.
+      const taken = await gs.acquireLock(r.groupId, { holder: deps.cluster, leaseToken: input.leaseToken, failoverId: r.failoverId, reason: `unplanned failover ${r.failoverName} after fencing ${r.sourceCluster}`, ttlMs: input.policy.leaseTtlMs }, { log: ctx.log, signal: ctx.signal });
+      ctx.log.info({ fencingToken: taken.fencingToken }, 'Acquired lock');
+      return { proof: { leaseToken: input.leaseToken, fencingToken: taken.fencingToken }, leaseExpiresAtMs: taken.lock?.expiresAtMs };
+    }
     if (input.params.markCompleted === true) {
       const after = await gs.setVolumeState(r.groupId, needProof(input), { failoverId: r.failoverId, state: 'COMPLETED', message: `target ${deps.cluster} activated` }, { log: ctx.log, signal: ctx.signal });
       await publishDowntime(input, ctx, after);
@@ -281,7 +288,8 @@ export function globalStateSteps(w: FailoverWiring) {
     }
     const h = await historyOf(w, input, ctx.log, ctx.signal);
     if (h) return { observed: endedObservation(h) };
-    if (ours && (!lock || lock.expiresAtMs < now)) return { observed: 'OWNED' };
+    // The peer completed and released the lock (planned failovers): nothing left that needs the lease.
+    if (ours && r.type === 'planned' && (!lock || lock.expiresAtMs < now)) return { observed: 'OWNED' };
     if (sameFailover(record, r.failoverId) && record.volumeState?.state === 'COMPLETED' && r.mode === 'CONSISTENCY' && input.role === 'source') return { observed: 'COMPLETED' };
     if (lock && lock.expiresAtMs >= now) {
       throw new DriverError('Conflict', 'engine', 'regainLease', `group ${r.groupId} is locked by failover ${lock.failoverId} (${lock.holder}) until ${lock.expiresAtMs}`, { reason: 'Locked' });
