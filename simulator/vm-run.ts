@@ -21,7 +21,8 @@ import { DEFAULT_VM_POLICY, type VmCondition, type VmJobType, type VmPolicy } fr
 import type { ReadinessReport, FailoverPlan } from '../machines/vm/vm.types.ts';
 import { silentLogger } from '../src/log.ts';
 import { MemoryVmSnapshotStore, VmJobRun, type VmTransition } from '../src/runtime/vm-runner.ts';
-import { chartFor, wireVmCharts, watchedJobLog, type JobLogChange, type VmDeps, type VmOperationName } from '../src/wire/vm-failover.ts';
+import { chartFor, VmOperations, wireVmCharts, watchedJobLog, type JobLogChange, type VmDeps, type VmOperationName } from '../src/wire/vm-failover.ts';
+import { planFailover, validateFailover } from '../machines/vm/validation.ts';
 import { standardCloud, type StandardCloud } from './cloudstack/cloud.fixture.ts';
 import { cloudInvariants } from './cloudstack/cloud.invariants.ts';
 import type { FaultProfile } from './faults.ts';
@@ -50,6 +51,8 @@ export interface VmSimulationOptions {
   vmId?: string;
   /** Crash the engine right after this transition (counted over the whole operation, from 1), then restore. */
   crashAtTransition?: number;
+  /** Crash the engine at these virtual times (ms from the start), then restore. */
+  crashAtMs?: number[];
   /** How long the engine stays down after a crash (default 5 s). */
   crashDownMs?: number;
   /** Test failover only: end the test by itself after this long (auto-cleanup). */
@@ -160,6 +163,49 @@ const JOB_PLANS: Record<'test-failover' | 'failover' | 'failback', JobPlan> = {
   failback: { type: 'failback', chart: 'failback', machineVersion: FAILBACK_MACHINE_VERSION },
 };
 
+/** What a dry run shows: the pre-failover checks as the chart would score them, and the plan. */
+export interface VmPlanResult {
+  vmId: string;
+  operation: VmOperationName;
+  report: ReadinessReport;
+  plan?: FailoverPlan;
+  /** The VMs the simulated appliance replicates, with their context status. */
+  knownVms: { vmId: string; name: string; contextStatus: string }[];
+}
+
+/**
+ * A dry run: builds the same world the seed builds, gathers the pre-failover facts through the production
+ * wiring (read-only, no faults), and scores them with the chart's own checks. Nothing is changed. Cleanup and
+ * failback act on what a test or live failover made; their dry run shows the plan of that failover.
+ */
+export async function planVmSimulation(o: Pick<VmSimulationOptions, 'seed' | 'operation' | 'vmId' | 'sourceVms' | 'dataDisks'>): Promise<VmPlanResult> {
+  const kernel = new SimKernel({ seed: o.seed, keepTraceLines: false });
+  const shape = kernel.prng.stream('vm.world');
+  const dataDisks = o.dataDisks ?? shape.int(0, 1);
+  const world = standardCloud(kernel, { sourceVms: o.sourceVms ?? 2, dataDisks });
+  const vmId = o.vmId ?? world.sources[0].vmId;
+  if (!world.cloud.getSourceVm(vmId)) throw new VmSimulationOptionsError(`unknown VM "${vmId}": the simulated appliance replicates ${world.sources.map((s) => s.vmId).join(', ')}`);
+  const kind = o.operation === 'failover' || o.operation === 'failback' ? 'live' : 'test';
+  const deps: VmDeps = {
+    cloudstack: simCloudStack(world.cloud, { from: VM_ENGINE_PARTY }),
+    volumeDaemon: simVolumeDaemon(new SimVolumeDaemon(world.cloud), { from: VM_ENGINE_PARTY }),
+    injection: new SimInjection(world.cloud, VM_ENGINE_PARTY),
+    jobLog: new MemoryJobLog(simClock(kernel.sched)),
+    directory: new SimSourceVmDirectory(world.cloud, VM_ENGINE_PARTY),
+    clock: simClock(kernel.sched),
+    log: silentLogger,
+  };
+  const ops = new VmOperations(deps);
+  const g = await kernel.resolve(ops.gatherFacts({ vmId, jobId: 'dry-run', kind }, silentLogger));
+  return {
+    vmId,
+    operation: o.operation,
+    report: validateFailover(g.facts, kind, g.leftovers),
+    ...(planFailover(g.facts, kind) ? { plan: planFailover(g.facts, kind) } : {}),
+    knownVms: world.cloud.listSourceVms().map((r) => ({ vmId: r.vmId, name: r.name, contextStatus: r.contextStatus })),
+  };
+}
+
 export async function runVmSimulation(o: VmSimulationOptions): Promise<VmSimulationResult> {
   const profile = o.profile ?? 'swarm';
   if (!VM_OPERATIONS.includes(o.operation)) throw new VmSimulationOptionsError(`operation must be one of ${VM_OPERATIONS.join(', ')}, got "${String(o.operation)}"`);
@@ -216,9 +262,25 @@ export async function runVmSimulation(o: VmSimulationOptions): Promise<VmSimulat
   let lastSnapshot: VmTransition['snapshot'] | undefined;
   const jobIds: string[] = [];
 
+  // A crash that is due or under way: the run does not end before the engine is back and restored.
+  let crashesPending = 0;
+  let backWaiters: Array<() => void> = [];
+  const engineSettled = () => (crashesPending === 0 ? Promise.resolve() : new Promise<void>((resolve) => backWaiters.push(resolve)));
+  const crashDone = () => {
+    crashesPending = Math.max(0, crashesPending - 1);
+    if (crashesPending === 0) {
+      const w = backWaiters;
+      backWaiters = [];
+      for (const f of w) f();
+    }
+  };
+
   const crashEngine = (downMs: number, why: string) => {
     const c = current;
-    if (!c || !c.run.running) return;
+    if (!c || !c.run.running) {
+      crashDone();
+      return;
+    }
     crashes++;
     kernel.emit('vm.engine.crashed', { why, job: c.jobId, transition: c.run.transitionCount + transitionsBefore, downMs });
     c.run.crash();
@@ -232,9 +294,11 @@ export async function runVmSimulation(o: VmSimulationOptions): Promise<VmSimulat
         const s = c.run.snapshot();
         if (s && top(stateString(s.value)) === 'runningAsTest') c.run.send({ type: 'cleanup.requested' });
       }
+      crashDone();
     });
   };
 
+  for (const atMs of o.crashAtMs ?? []) kernel.sched.at(kernel.startMs + atMs, 'vm.scripted.crash', () => crashEngine(o.crashDownMs ?? DEFAULT_CRASH_DOWN_MS, `at ${atMs} ms`));
   for (const crash of kernel.plan.crashes) {
     if (crash.party !== VM_ENGINE_PARTY) continue;
     kernel.sched.at(kernel.startMs + crash.atMs, 'vm.plan.crash', () => crashEngine(crash.downMs, 'plan'));
@@ -272,6 +336,7 @@ export async function runVmSimulation(o: VmSimulationOptions): Promise<VmSimulat
         }
         if (o.crashAtTransition !== undefined && !crashedAtPoint && global >= o.crashAtTransition) {
           crashedAtPoint = true;
+          crashesPending++;
           kernel.sched.after(0, 'vm.crash-at', () => crashEngine(o.crashDownMs ?? DEFAULT_CRASH_DOWN_MS, `transition ${global}`));
         }
         for (const w of [...waiters]) {
@@ -326,7 +391,9 @@ export async function runVmSimulation(o: VmSimulationOptions): Promise<VmSimulat
     await until((_, done) => done);
   };
 
-  const driven = drive().then(
+  const driven = drive()
+    .then(() => engineSettled())
+    .then(
     () => {
       finished = true;
     },

@@ -182,7 +182,8 @@ export const failoverSetup = setup({
       const raw = (event as { error?: unknown }).error;
       const e = errorOf(params.op, raw);
       const at = Math.max(context.lastUpdateMs, errorAtMs(raw, context.lastUpdateMs));
-      const attempt = context.attempt + 1;
+      // Capped: a loop that keeps retrying (regaining the lease) stays at the longest backoff.
+      const attempt = Math.min(context.attempt + 1, context.policy.attemptMax);
       return {
         lastError: e,
         errors: keepErrors(context.errors, e),

@@ -348,7 +348,19 @@ export const cleanupMachine = setup({
           {
             guard: { type: 'stepFailed', params: ({ event }) => event.output },
             target: 'updatingContext',
-            actions: { type: 'noteError', params: ({ event }) => stepError(event.output, 'deleteSnapshots') },
+            actions: [
+              { type: 'noteError', params: ({ event }) => stepError(event.output, 'deleteSnapshots') },
+              {
+                type: 'addCondition',
+                params: ({ context, event }) =>
+                  condition(
+                    VmConditionType.SnapshotKept,
+                    'True',
+                    VmConditionReason.StepFailed,
+                    `snapshot(s) ${deletableSnapshots(context).map((x) => `${x.name} of volume ${x.volumeId}`).join(', ')} could not be deleted (${stepError(event.output, 'deleteSnapshots').message}): delete them by hand`,
+                  ),
+              },
+            ],
           },
           { target: 'updatingContext', actions: assign({ snapshotsDeleted: ({ context }) => deletableSnapshots(context).length === context.snapshots.length }) },
         ],
@@ -385,7 +397,7 @@ export const cleanupMachine = setup({
         src: 'finishJob',
         input: ({ context }) => ({
           op: 'finishJob',
-          args: isClean(context) && context.error === undefined ? { jobId: context.job.jobId, status: 'completed' } : { jobId: context.job.jobId, status: 'failed', error: context.error ?? cleanupError(context) },
+          args: isClean(context) && context.error === undefined ? { jobId: context.job.jobId, status: 'completed' } : { jobId: context.job.jobId, status: 'failed', error: context.error ?? cleanupError(context), firstStep: cleanupStepName(context.mode, `${context.vmRole}-vm-shutdown`) },
           retry: context.policy.retry,
         }),
         onDone: [

@@ -354,8 +354,18 @@ export const failbackMachine = setup({
       invoke: {
         id: 'finishJobFailed',
         src: 'finishJob',
-        input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'failed', error: context.error }, retry: context.policy.retry }),
-        onDone: 'failed',
+        input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'failed', error: context.error, firstStep: StepName.failbackValidation }, retry: context.policy.retry }),
+        onDone: [
+          {
+            guard: { type: 'stepFailed', params: ({ event }) => event.output },
+            target: 'failed',
+            actions: {
+              type: 'addCondition',
+              params: ({ event }) => condition(VmConditionType.JobLogNotUpdated, 'True', VmConditionReason.JobLogUnavailable, `the job's final status could not be written: ${stepError(event.output, 'finishJob').message}`),
+            },
+          },
+          { target: 'failed' },
+        ],
         onError: 'failed',
       },
     },
@@ -368,6 +378,7 @@ export const failbackMachine = setup({
           op: 'finishJob',
           args: {
             jobId: context.job.jobId,
+            firstStep: StepName.failbackValidation,
             status: 'failed',
             error: {
               kind: 'Fatal',
@@ -382,7 +393,17 @@ export const failbackMachine = setup({
           },
           retry: context.policy.retry,
         }),
-        onDone: 'volumeOrphaned',
+        onDone: [
+          {
+            guard: { type: 'stepFailed', params: ({ event }) => event.output },
+            target: 'volumeOrphaned',
+            actions: {
+              type: 'addCondition',
+              params: ({ event }) => condition(VmConditionType.JobLogNotUpdated, 'True', VmConditionReason.JobLogUnavailable, `the job's final status could not be written: ${stepError(event.output, 'finishJob').message}`),
+            },
+          },
+          { target: 'volumeOrphaned' },
+        ],
         onError: 'volumeOrphaned',
       },
     },

@@ -116,8 +116,9 @@ export const chainSetup = setup({
   guards: {
     stepFailed: (_, o: StepOutcome) => !stepOk(o),
     ready: ({ context }) => context.report?.ready === true && context.plan !== undefined,
-    canRetryInjection: ({ context }, o: StepOutcome) =>
-      !o.ok && (o.error.kind === 'Transient' || o.error.kind === 'Throttled' || o.error.kind === 'Conflict') && context.injectionAttempt < context.policy.injectionAttemptMax,
+    /** The injection failed without a clean exit: the tool may still run (a lost answer, a crashed engine). */
+    injectionMayRun: (_, o: StepOutcome) => !o.ok && (o.error.kind === 'Transient' || o.error.kind === 'Throttled' || o.error.kind === 'Conflict'),
+    canRetryInjection: ({ context }) => context.injectionAttempt < context.policy.injectionAttemptMax,
     vmGoalReached: (_, o: VmLifecycleOutput) => o.goalReached,
     volumeGoalReached: (_, o: VolumeLifecycleOutput) => o.goalReached,
     hasRootVolume: ({ context }) => context.rootVolumeId !== undefined,
@@ -237,7 +238,12 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
         retry: { ...context.policy.retry, attemptMax: 1 },
       }),
       onDone: [
-        { guard: { type: 'canRetryInjection', params: ({ event }) => event.output }, target: 'revertingForRetry' },
+        // The answer was lost (a timeout, a crash of the engine): the tool may still be writing. Wait it out first.
+        {
+          guard: { type: 'injectionMayRun', params: ({ event }) => event.output },
+          target: 'quiescingInjection',
+          actions: assign({ injectionError: ({ event }) => stepError(event.output, 'injectDrivers') }),
+        },
         {
           guard: { type: 'stepFailed', params: ({ event }) => event.output },
           target: 'rollingBack',
@@ -246,6 +252,38 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
         { target: 'creatingVm' },
       ],
       onError: { target: 'rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `injectDrivers: ${String(event.error)}`) } },
+    },
+  });
+
+  // A revert while an orphaned injection still writes would be undone by it: wait out the injection's longest
+  // run (policy.injectionQuiesceMs), then revert and inject again, or roll back when no attempt is left.
+  // Two timer invocations, so a restored chart waits for the same deadline (see step.machine.ts).
+  const quiescingInjection = chainSetup.createStateConfig({
+    initial: 'arming',
+    on: {
+      'timer.fired': [
+        { guard: 'canRetryInjection', target: 'revertingForRetry', actions: assign({ quiesceUntilMs: undefined }) },
+        { target: 'rollingBack', actions: [assign({ quiesceUntilMs: undefined }), { type: 'fail', params: ({ context }) => context.injectionError ?? stepError(undefined, 'injectDrivers') }] },
+      ],
+    },
+    states: {
+      arming: {
+        invoke: {
+          id: 'quiesceTimer',
+          src: 'waitUntil',
+          input: ({ context }) => ({ delayMs: context.policy.injectionQuiesceMs }),
+          onError: { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `quiesceTimer: ${String(event.error)}`) } },
+        },
+        on: { 'timer.armed': { target: 'armed', actions: assign({ quiesceUntilMs: ({ event }) => event.deadlineMs }) } },
+      },
+      armed: {
+        invoke: {
+          id: 'quiesceTimer',
+          src: 'waitUntil',
+          input: ({ context }) => ({ delayMs: context.policy.injectionQuiesceMs, deadlineMs: context.quiesceUntilMs }),
+          onError: { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `quiesceTimer: ${String(event.error)}`) } },
+        },
+      },
     },
   });
 
@@ -528,7 +566,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
     invoke: {
       id: 'finishJobFailed',
       src: 'finishJob',
-      input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'failed', error: context.error }, retry: context.policy.retry }),
+      input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'failed', error: context.error, firstStep: StepName.validation }, retry: context.policy.retry }),
       onDone: [
         {
           guard: { type: 'stepFailed', params: ({ event }) => event.output },
@@ -553,6 +591,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
         op: 'finishJob',
         args: {
           jobId: context.job.jobId,
+          firstStep: StepName.validation,
           status: 'failed',
           error: {
             kind: 'Fatal',
@@ -567,7 +606,17 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
         },
         retry: context.policy.retry,
       }),
-      onDone: 'volumeOrphaned',
+      onDone: [
+        {
+          guard: { type: 'stepFailed', params: ({ event }) => event.output },
+          target: 'volumeOrphaned',
+          actions: {
+            type: 'addConditions',
+            params: ({ event }) => [condition(VmConditionType.JobLogNotUpdated, 'True', VmConditionReason.JobLogUnavailable, `the job's final status could not be written: ${stepError(event.output, 'finishJob').message}`)],
+          },
+        },
+        { target: 'volumeOrphaned' },
+      ],
       onError: 'volumeOrphaned',
     },
   });
@@ -578,6 +627,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
     checkingReadiness,
     snapshotting,
     injecting: { ...injecting, id: 'injecting' },
+    quiescingInjection,
     revertingForRetry,
     creatingVm,
     switchingVolumes,

@@ -97,6 +97,7 @@ function chainRow(kind: FailoverKind, state: string): Row {
       return { jobStatus: 'snapshotting', step: StepName.snapshot, progression: R.Snapshotting, phase: 'FailingOver' };
     case 'injecting':
       return { jobStatus: 'snapshotting', step: StepName.injection, progression: R.InjectingDrivers, phase: 'FailingOver' };
+    case 'quiescingInjection':
     case 'revertingForRetry':
       return { jobStatus: 'snapshotting', step: StepName.injectionRevert, progression: R.RevertingForRetry, phase: 'FailingOver' };
     case 'creatingVm':

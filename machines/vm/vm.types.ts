@@ -44,6 +44,12 @@ export interface VmPolicy {
   reattach: RetryPolicy;
   /** VirtIO injection runs at most this many times (each retry first reverts the volume to its snapshot). */
   injectionAttemptMax: number;
+  /**
+   * After an injection whose end is unknown (timeout, engine crash), how long to wait before the volume is
+   * reverted: an orphaned injection still writing would undo the revert. Must exceed the injection's longest run
+   * as far as it can still reach the disk; detaching the volume (the revert's first step) cuts it off as well.
+   */
+  injectionQuiesceMs: number;
   /** Re-reads of a VM caught in Starting/Stopping before the lifecycle gives up on it. */
   settleRoundsMax: number;
   /** How long a Starting/Stopping VM is left to settle between reads. */
@@ -54,6 +60,7 @@ export const DEFAULT_VM_POLICY: VmPolicy = {
   retry: { attemptMax: 8, backoffBaseMs: 1_000, backoffMaxMs: 30_000 },
   reattach: { attemptMax: 12, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
   injectionAttemptMax: 3,
+  injectionQuiesceMs: 120_000,
   settleRoundsMax: 10,
   settleWaitMs: 5_000,
 };
@@ -337,6 +344,9 @@ export interface VmFailoverContext extends VmFailoverInput {
   /** Which replicated volume is being moved (index into plan.volumeIds). */
   volumeIndex: number;
   injectionAttempt: number;
+  /** The last injection's error while it is waited out (quiescingInjection). */
+  injectionError?: StepError;
+  quiesceUntilMs?: number;
   /** Test only: when the test ends by itself (set once the timer is armed). */
   autoCleanupAtMs?: number;
   error?: StepError;

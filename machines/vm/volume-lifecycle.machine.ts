@@ -81,7 +81,8 @@ export const volumeLifecycleMachine = setup({
         input: ({ context }) => ({
           op: 'observeVolume',
           args: { volumeId: context.volumeId },
-          retry: context.abandoned ? context.policy.reattach : context.policy.retry,
+          // A read is safe to repeat, and not knowing where the volume is is the worst way to end: long budget.
+          retry: context.policy.reattach,
         }),
         onDone: [
           {

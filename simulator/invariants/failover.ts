@@ -61,8 +61,11 @@ export class FailoverInvariants {
   private readonly overlapping = new Set<string>();
   private fencesDirty = true;
   private readonly fenced = new Map<string, boolean>();
-  // consistency scale-up
+  // consistency scale-up: kept from store changes (no copies), keyed `Kind/name`
   private scaleDirty = true;
+  private readonly targetReplicas = new Map<string, number>();
+  private readonly sourceReady = new Map<string, number>();
+  private readonly sourcePods = new Map<string, Set<string>>();
   // annotations
   private readonly tokenSeen = new Map<string, number>();
   // global-state logs (append-only): how far they were checked
@@ -84,8 +87,17 @@ export class FailoverInvariants {
 
   /** Subscribes to the stores and registers every invariant with the kernel. */
   install(disks: ReadonlyMap<string, { subscribe(l: (c: SnapshotCommit) => void): () => void }>): void {
+    const { sourceCluster: source, targetCluster: target } = this.request;
+    for (const w of this.request.group.workloads) {
+      if (w.kind === 'CronJob') continue;
+      const key = `${w.kind}/${w.name}`;
+      const t = this.world.workload(target, w.kind, this.ns, w.name)?.spec?.replicas;
+      this.targetReplicas.set(key, typeof t === 'number' ? t : 0);
+      this.sourceReady.set(key, this.world.readyReplicas(source, w.kind, this.ns, w.name));
+      this.sourcePods.set(key, new Set(this.world.pods(source, w.kind, this.ns, w.name).map((p) => p.metadata.name)));
+    }
     for (const c of this.world.clusters.values()) {
-      c.store.subscribe((change) => this.onStoreChange(c.name, change.object));
+      c.store.subscribe((change) => this.onStoreChange(c.name, change.type, change.object));
     }
     for (const [cluster, disk] of disks) disk.subscribe((c) => this.onCommit(cluster, c));
     const always = (name: string, check: () => string | undefined) => this.kernel.addInvariant({ name, kind: 'always', check });
@@ -153,7 +165,7 @@ export class FailoverInvariants {
     if (!this.violations.has(name)) this.violations.set(name, message);
   }
 
-  private onStoreChange(cluster: string, obj: KubeObject): void {
+  private onStoreChange(cluster: string, type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
     const kind = obj.kind;
     const ns = obj.metadata.namespace;
     if (kind === 'NetworkFence') {
@@ -162,7 +174,28 @@ export class FailoverInvariants {
     }
     if (ns !== this.ns) return;
     if (kind === 'VolumeReplication') this.dirtyVolumes.add(obj.metadata.name);
-    else if (WORKLOAD_KINDS.has(kind) || kind === 'Pod') this.scaleDirty = true;
+    else if (WORKLOAD_KINDS.has(kind)) {
+      const key = `${kind}/${obj.metadata.name}`;
+      if (cluster === this.request.targetCluster) {
+        const r = obj.spec?.replicas;
+        this.targetReplicas.set(key, type === 'DELETED' || typeof r !== 'number' ? 0 : r);
+        this.scaleDirty = true;
+      } else if (cluster === this.request.sourceCluster) {
+        const r = obj.status?.readyReplicas;
+        this.sourceReady.set(key, type === 'DELETED' || typeof r !== 'number' ? 0 : r);
+        this.scaleDirty = true;
+      }
+    } else if (kind === 'Pod' && cluster === this.request.sourceCluster) {
+      for (const o of obj.metadata.ownerReferences ?? []) {
+        if (!WORKLOAD_KINDS.has(o.kind)) continue;
+        const key = `${o.kind}/${o.name}`;
+        let set = this.sourcePods.get(key);
+        if (!set) this.sourcePods.set(key, (set = new Set()));
+        if (type === 'DELETED') set.delete(obj.metadata.name);
+        else set.add(obj.metadata.name);
+        this.scaleDirty = true;
+      }
+    }
     const v = obj.metadata.annotations?.[FENCING_TOKEN_ANNOTATION];
     if (v !== undefined) {
       const n = Number(v);
@@ -237,19 +270,15 @@ export class FailoverInvariants {
     if (!this.scaleDirty) return undefined;
     this.scaleDirty = false;
     const { sourceCluster: source, targetCluster: target } = this.request;
-    const workloads = this.request.group.workloads.filter((w) => w.kind !== 'CronJob');
-    const up = workloads.filter((w) => {
-      const o = this.world.workload(target, w.kind, this.ns, w.name);
-      return typeof o?.spec?.replicas === 'number' && o.spec.replicas > 0;
-    });
-    if (up.length === 0) return undefined;
-    if (this.isFenced(source)) return undefined;
-    for (const w of workloads) {
-      const kind = w.kind as 'Deployment' | 'StatefulSet';
-      const ready = this.world.readyReplicas(source, kind, this.ns, w.name);
-      const pods = this.world.pods(source, kind, this.ns, w.name).length;
+    let up: string | undefined;
+    for (const [key, n] of this.targetReplicas) if (n > 0 && (up === undefined || key < up)) up = key;
+    if (up === undefined || this.isFenced(source)) return undefined;
+    for (const key of [...this.sourceReady.keys()].sort()) {
+      const ready = this.sourceReady.get(key) ?? 0;
+      const pods = this.sourcePods.get(key)?.size ?? 0;
       if (ready > 0 || pods > 0) {
-        return `${target} ${up[0].kind}/${up[0].name} has spec.replicas > 0 while ${source} ${w.kind}/${w.name} still has ${ready} ready replicas and ${pods} pods (source not down, not fenced)`;
+        this.scaleDirty = true; // still violated: report it again on the next check
+        return `${target} ${up} has spec.replicas > 0 while ${source} ${key} still has ${ready} ready replicas and ${pods} pods (source not down, not fenced)`;
       }
     }
     return undefined;

@@ -1,9 +1,12 @@
 // Why: `failoverctl`, the operator's command line. Each capability adds its commands here; the commands
 // themselves live in sibling files.
 import { Command, CommanderError } from 'commander';
-import { registerSimulate } from './simulate.ts';
+import { registerDaemon } from './daemon.ts';
+import { parseProfile, registerSimulate, resolveScenario } from './simulate.ts';
+import { runStart } from './simulate-failover.ts';
 import { UsageError } from './usage-error.ts';
 import { registerWorldServe } from './world-serve.ts';
+import { registerVm } from './vm.ts';
 
 export function buildProgram(out: (s: string) => void, err: (s: string) => void): Command {
   const program = new Command('failoverctl')
@@ -12,11 +15,13 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .configureOutput({ writeOut: out, writeErr: err });
   registerSimulate(program, out);
   registerWorldServe(program, out);
+  registerVm(program, out);
+  registerDaemon(program, out);
   program
     .command('start')
     .description('Run the main job on the embedded default: a simulated failover of the sample group.')
     .action(async () => {
-      await program.parseAsync(['node', 'failoverctl', 'simulate', '--seed', '1'], { from: 'node' });
+      await runStart(out, { resolveScenario, parseProfile });
     });
   return program;
 }

@@ -7,6 +7,7 @@ import { runWorldSimulation, summaryLine, type WorldSimulationOptions } from '..
 import { parseScenarioText, ScenarioError, type Scenario } from '../../simulator/scenario.ts';
 import { DEFAULT_SCENARIO, scenarioByName } from '../../simulator/scenarios/index.ts';
 import { loadCrds } from '../crds.ts';
+import { addFailoverOptions, failoverRequested, runFailoverCli, type FailoverCliOptions } from './simulate-failover.ts';
 import { parseSeed, UsageError } from './usage-error.ts';
 
 export const PROFILES: readonly FaultProfile[] = ['none', 'calm', 'swarm'];
@@ -54,15 +55,15 @@ export async function simulateOptions(opts: SimulateCliOptions): Promise<WorldSi
 }
 
 export function registerSimulate(program: Command, out: (s: string) => void): void {
-  program
-    .command('simulate')
-    .description('Run the simulated world from one seed (faults on) and print its trace and a summary.')
+  addFailoverOptions(program.command('simulate'))
+    .description('Run the simulated world from one seed (faults on) and print its trace and a summary; with --mode/--type (or --failover), run a failover in it and print its per-stage timeline.')
     .requiredOption('--seed <n>', 'the root seed (a non-negative integer); the same seed replays the same run')
     .option('--scenario <name>', `a built-in scenario (default "${DEFAULT_SCENARIO}")`)
     .option('--scenario-file <path>', 'a scenario file (JSON or YAML) instead of a built-in one')
     .option('--profile <profile>', `the fault profile: ${PROFILES.join(', ')}`, 'swarm')
     .option('--json', 'print one JSON object (seed, scenario, virtualDurationMs, eventCount, traceHash, faultPlan) instead of the trace')
-    .action(async (opts: SimulateCliOptions) => {
+    .action(async (opts: SimulateCliOptions & FailoverCliOptions) => {
+      if (failoverRequested(opts)) return void (await runFailoverCli(opts, out, { resolveScenario: (o) => resolveScenario(o), parseProfile }));
       const run = await simulateOptions(opts);
       if (opts.json) {
         const r = await runWorldSimulation({ ...run, keepTraceLines: false });

@@ -43,6 +43,12 @@ export interface ClusterCachesOptions {
 
 export class ClusterCaches implements ObjectLookup {
   private readonly informers = new Map<ResourceKindName, Informer>();
+  /**
+   * The objects as the informers' handlers delivered them (already copies), by kind and `namespace/name`: health
+   * reads them many times per heartbeat, and reading the informer itself would copy every object on every read.
+   * Callers must treat them as read-only.
+   */
+  private readonly objects = new Map<ResourceKindName, Map<string, KubeObject>>();
   private readonly starts = new Map<ResourceKindName, Promise<void>>();
   private stopped = false;
 
@@ -54,11 +60,25 @@ export class ClusterCaches implements ObjectLookup {
     if (!inf) {
       inf = new Informer({ port: this.opts.port, gvk: KIND_GVK[kind], clock: this.opts.clock, log: this.opts.log, ...(this.opts.namespace ? { namespace: this.opts.namespace } : {}) });
       this.informers.set(kind, inf);
+      const objects = new Map<string, KubeObject>();
+      this.objects.set(kind, objects);
       const onChange = this.opts.onChange;
-      if (onChange) {
-        const h: InformerHandlers = { onAdd: (o) => onChange(kind, o), onUpdate: (_old, o) => onChange(kind, o), onDelete: (o) => onChange(kind, o) };
-        inf.addHandler(h);
-      }
+      const key = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+      const h: InformerHandlers = {
+        onAdd: (o) => {
+          objects.set(key(o), o);
+          onChange?.(kind, o);
+        },
+        onUpdate: (_old, o) => {
+          objects.set(key(o), o);
+          onChange?.(kind, o);
+        },
+        onDelete: (o) => {
+          objects.delete(key(o));
+          onChange?.(kind, o);
+        },
+      };
+      inf.addHandler(h);
       const started = inf.start();
       started.catch(() => {});
       this.starts.set(kind, started);
@@ -87,13 +107,13 @@ export class ClusterCaches implements ObjectLookup {
   get(kind: ResourceKindName, namespace: string, name: string): KubeObject | undefined | 'unsynced' {
     const inf = this.informer(kind);
     if (!inf.synced) return 'unsynced';
-    return inf.get(name, namespace);
+    return this.objects.get(kind)!.get(`${namespace}/${name}`);
   }
 
-  /** Objects cached per kind (stats). */
+  /** Objects cached per kind; -1 while a kind's cache is not synced (stats). */
   sizes(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [k, i] of [...this.informers.entries()].sort(([a], [b]) => a.localeCompare(b))) out[k] = i.synced ? i.list().length : -1;
+    for (const [k, i] of [...this.informers.entries()].sort(([a], [b]) => a.localeCompare(b))) out[k] = i.synced ? this.objects.get(k)!.size : -1;
     return out;
   }
 

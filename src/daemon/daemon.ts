@@ -111,7 +111,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const peerNames = Object.keys(peers);
   const snapshots = o.snapshots ?? new ConfigMapSnapshotStore(o.clusterPort, { namespace: o.daemonNamespace ?? DEFAULT_DAEMON_NAMESPACE });
 
-  let failovers: FailoverReconciler | undefined;
+  // The host, the caches and the checker call into the reconcilers, which are built after them.
+  const late: { failovers?: FailoverReconciler; groups?: GroupReconciler } = {};
   const host = createFailoverHost({
     cluster: me,
     incarnate: () => ({
@@ -132,14 +133,13 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     }),
     log,
     ...(o.trace ? { trace: o.trace } : {}),
-    onSnapshot: (e) => failovers?.onSnapshot(e.failoverId),
+    onSnapshot: (e) => late.failovers?.onSnapshot(e.failoverId),
     onActorError: (id, err) => log.error({ failoverId: id, err }, 'Failover actor failed with a programmer error'),
-    pendingRequests: () => failovers?.submissions() ?? [],
+    pendingRequests: () => late.failovers?.submissions() ?? [],
   });
   await recoverHost(host);
 
-  let groups: GroupReconciler | undefined;
-  const caches = new ClusterCaches({ port: o.clusterPort, clock: o.clock, log, ...(o.namespace ? { namespace: o.namespace } : {}), onChange: (k, obj) => groups?.onResourceChange(k, obj) });
+  const caches = new ClusterCaches({ port: o.clusterPort, clock: o.clock, log, ...(o.namespace ? { namespace: o.namespace } : {}), onChange: (k, obj) => late.groups?.onResourceChange(k, obj) });
   const autoFailover =
     o.autoFailover === false
       ? undefined
@@ -149,11 +149,11 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
           globalState: o.globalState,
           clock: o.clock,
           log: log.child({ component: 'auto-failover' }),
-          failoverActive: (g) => failovers?.activeFor(g) ?? false,
-          failoverExists: (ns, name) => failovers?.exists(ns, name) ?? false,
+          failoverActive: (g) => late.failovers?.activeFor(g) ?? false,
+          failoverExists: (ns, name) => late.failovers?.exists(ns, name) ?? false,
           ...(o.trace ? { trace: o.trace } : {}),
         });
-  groups = new GroupReconciler({
+  const groups = new GroupReconciler({
     clusterName: me,
     clusterPort: o.clusterPort,
     globalState: o.globalState,
@@ -164,10 +164,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     operatorID: o.operatorID ?? DEFAULT_OPERATOR_ID,
     ...(o.namespace ? { namespace: o.namespace } : {}),
     ...(o.trace ? { trace: o.trace } : {}),
-    failoverActive: (g) => failovers?.activeFor(g) ?? false,
+    failoverActive: (g) => late.failovers?.activeFor(g) ?? false,
     ...(autoFailover ? { autoFailover } : {}),
   });
-  failovers = new FailoverReconciler({
+  const failovers = new FailoverReconciler({
     clusterName: me,
     clusterPort: o.clusterPort,
     peers,
@@ -180,6 +180,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(o.policy ? { policy: o.policy } : {}),
     ...(o.trace ? { trace: o.trace } : {}),
   });
+  late.groups = groups;
+  late.failovers = failovers;
   // Groups first: the failover reconciler reads FailoverGroup objects from the group informer's cache.
   await groups.start();
   await failovers.start();

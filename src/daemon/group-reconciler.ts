@@ -66,36 +66,39 @@ export interface GroupState {
   heartbeats: number;
   autoFailover?: AutoFailoverVerdict;
   firstSeenMs: number;
+  /** The generation whose spec `spec` (or `problems`) was read from. */
+  specGeneration?: number;
+  /** The meaningful part of the cached object's status, by its resourceVersion (computed once per version). */
+  cachedMeaningful?: { resourceVersion: string | undefined; value: string };
   /** The meaningful part of the last status written, and the sync time it carried. */
   lastWritten?: string;
   lastWrittenSyncMs?: number;
   runtime?: { abort: AbortController; intervalMs: number };
 }
 
-function stable(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : x,
-  );
-}
+const VOLATILE = new Set(['lastSyncTime', 'lastHeartbeat', 'lastTransitionTime']);
 
-/** The status without the fields that change on every heartbeat (timestamps). */
+/** Stable JSON (sorted keys) of a status, without the fields that change on every heartbeat (timestamps). */
 function meaningful(status: JsonObject | undefined): string {
   if (!status) return '';
-  const s = structuredClone(status) as Record<string, any>;
-  if (s.globalState && typeof s.globalState === 'object') {
-    delete s.globalState.lastSyncTime;
-    if (Array.isArray(s.globalState.clusters)) for (const c of s.globalState.clusters) if (c && typeof c === 'object') delete c.lastHeartbeat;
-  }
-  if (Array.isArray(s.conditions)) for (const c of s.conditions) if (c && typeof c === 'object') delete c.lastTransitionTime;
-  return stable(s);
+  return JSON.stringify(status, (k: string, x: unknown) => {
+    if (VOLATILE.has(k)) return undefined;
+    if (x && typeof x === 'object' && !Array.isArray(x)) {
+      const keys = Object.keys(x).sort();
+      const out: Record<string, unknown> = {};
+      for (const key of keys) out[key] = (x as Record<string, unknown>)[key];
+      return out;
+    }
+    return x;
+  });
 }
 
 export class GroupReconciler {
   readonly informer: Informer;
   private readonly queue: WorkQueue;
   private readonly states = new Map<string, GroupState>();
+  /** The FailoverGroup objects as delivered by the informer, by `namespace/name`. */
+  private readonly objects = new Map<string, KubeObject>();
   /** `Kind/namespace/name` of a resource → the groups that list it. */
   private readonly index = new Map<string, Set<string>>();
   private readonly log: Logger;
@@ -113,10 +116,18 @@ export class GroupReconciler {
     });
     this.queue = new WorkQueue({ name: 'failovergroups', clock: deps.clock, log: this.log, handler: (k) => this.reconcile(k), concurrency: 8 });
     this.informer.addHandler({
-      onAdd: (o) => this.queue.add(keyOf(o)),
-      onUpdate: (_old, o) => this.queue.add(keyOf(o)),
-      onDelete: (o) => this.queue.add(keyOf(o)),
+      onAdd: (o) => this.seen(o, false),
+      onUpdate: (_old, o) => this.seen(o, false),
+      onDelete: (o) => this.seen(o, true),
     });
+  }
+
+  /** Keeps the object the informer delivered (a copy already: read-only here) and looks at its key again. */
+  private seen(o: KubeObject, deleted: boolean): void {
+    const key = keyOf(o);
+    if (deleted) this.objects.delete(key);
+    else this.objects.set(key, o);
+    this.queue.add(key);
   }
 
   /** Starts watching FailoverGroups; resolves once the first list is cached. */
@@ -145,9 +156,9 @@ export class GroupReconciler {
     return [...this.states.keys()].sort();
   }
 
-  /** The cached FailoverGroup object. */
+  /** The cached FailoverGroup object (read-only). */
   object(namespace: string, name: string): KubeObject | undefined {
-    return this.informer.get(name, namespace);
+    return this.objects.get(`${namespace}/${name}`);
   }
 
   /** Resolves when no reconcile is pending (tests). */
@@ -159,8 +170,7 @@ export class GroupReconciler {
 
   private async reconcile(key: string): Promise<void> {
     if (this.stopped) return;
-    const [namespace, name] = key.split('/');
-    const obj = this.informer.get(name, namespace);
+    const obj = this.objects.get(key);
     const st = this.states.get(key);
     if (!obj || (obj.spec?.operatorID ?? 'failover-engine') !== this.deps.operatorID) {
       if (st) {
@@ -176,9 +186,16 @@ export class GroupReconciler {
       ({ key, clusters: [], registered: false, awaitingPrimary: false, dbSync: 'Syncing', heartbeats: 0, firstSeenMs: this.deps.clock.now() } satisfies GroupState);
     if (!st) this.states.set(key, state);
     state.generation = obj.metadata.generation;
+    if (state.specGeneration !== undefined && state.specGeneration === obj.metadata.generation && state.spec) {
+      // The spec has not changed since it was read: only health and status can need work.
+      if (state.report || state.heartbeats > 0) this.refreshHealth(state);
+      await this.writeStatus(obj, state);
+      return;
+    }
+    state.specGeneration = obj.metadata.generation;
     const parsed = groupSpecFromObject(obj);
     if (!parsed.ok) {
-      if (state.problems === undefined || stable(state.problems) !== stable(parsed.problems)) {
+      if (state.problems === undefined || JSON.stringify(state.problems) !== JSON.stringify(parsed.problems)) {
         this.log.warn({ groupId: key, problems: parsed.problems }, 'FailoverGroup spec is invalid');
       }
       state.problems = parsed.problems;
@@ -422,8 +439,10 @@ export class GroupReconciler {
     const writtenSync = Math.max(lastSync ?? -Infinity, state.lastWrittenSyncMs ?? -Infinity);
     const stale = state.lastSyncMs !== undefined && state.lastSyncMs - writtenSync >= STATUS_REFRESH_MS;
     const m = meaningful(next);
+    const rv = obj.metadata.resourceVersion;
+    if (!state.cachedMeaningful || state.cachedMeaningful.resourceVersion !== rv) state.cachedMeaningful = { resourceVersion: rv, value: meaningful(cur) };
     // The cache may lag our own last write (the watch event is on its way): compare with both.
-    if ((m === meaningful(cur) || m === state.lastWritten) && !stale) return;
+    if ((m === state.cachedMeaningful.value || m === state.lastWritten) && !stale) return;
     const patch: JsonObject = { ...next };
     for (const k of Object.keys(cur ?? {})) if (!(k in patch)) patch[k] = null;
     await this.deps.clusterPort.patchStatus(

@@ -210,7 +210,7 @@ export class OperatorHost<TStatus = unknown> {
         this.refuse(report, key, error);
         continue;
       }
-      const input = (stored.meta?.input ?? {}) as JsonObject;
+      const input = this.opts.pendingRequests?.().find((p) => p.failoverId === key)?.input ?? {};
       let actor: AnyActorRef;
       try {
         actor = createActor(this.inc.logic, {
@@ -243,7 +243,7 @@ export class OperatorHost<TStatus = unknown> {
       this.managed.set(key, m);
       report.restored.push(key);
       this.trace('failover.restored', { cluster: this.cluster, failover: key, state: m.lastValue, revision: stored.revision });
-      this.attach(m, false);
+      // MUTANT
     }
     for (const sub of this.opts.pendingRequests?.() ?? []) {
       if (this.life !== life) return report;
@@ -354,7 +354,9 @@ export class OperatorHost<TStatus = unknown> {
         const value: SnapshotValue = {
           machineVersion: this.opts.machineVersion,
           snapshot: m.actor.getPersistedSnapshot(),
-          meta: { failoverId: m.failoverId, cluster: this.cluster, input: m.input },
+          // The chart's context inside the snapshot holds the request, and restore reads context from the
+          // snapshot (never from input), so the input is not stored a second time.
+          meta: { failoverId: m.failoverId, cluster: this.cluster },
         };
         for (;;) {
           if (this.life !== life) return;

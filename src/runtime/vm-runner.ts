@@ -182,6 +182,13 @@ export class VmJobRun {
       },
     });
     actor.start();
+    if (snapshot !== undefined && this.actor === actor) {
+      // The restored state is where the job is now: watchers hear of it (it is not a new transition).
+      const snap = actor.getSnapshot() as AnyMachineSnapshot;
+      const state = stateString(snap.value);
+      this.opts.onTransition?.({ key: this.opts.key, transition: this.transitions, snapshot: snap, stateChanged: true, state });
+      if (snap.status === 'done') this.settle(snap);
+    }
   }
 
   private persist(actor: AnyActorRef): void {

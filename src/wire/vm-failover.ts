@@ -109,9 +109,13 @@ export class VmOperations {
    * Ends the job. A step left `running` (its last write was lost to a fault) is closed first, with the job's
    * outcome, so a finished job never shows a step still running.
    */
-  async finishJob(args: { jobId: string; status: 'completed' | 'failed'; error?: StepError }, log: Logger): Promise<JsonObject> {
+  async finishJob(args: { jobId: string; status: 'completed' | 'failed'; error?: StepError; firstStep?: string }, log: Logger): Promise<JsonObject> {
     const jl = this.deps.jobLog;
     const job = await jl.getJob(args.jobId, { log });
+    if (job && job.status !== 'completed' && job.status !== 'failed' && job.steps.length === 0 && args.status === 'failed') {
+      // Failed before its first step could be recorded (the job log itself was failing): record that step as failed.
+      await jl.failStep(args.jobId, args.firstStep ?? 'job-creation', args.error ?? { kind: 'Internal', driver: 'engine', op: 'finishJob', message: 'the job failed before its first step' }, { log });
+    }
     if (job && job.status !== 'completed' && job.status !== 'failed') {
       for (const s of job.steps.filter((x) => x.status === 'running')) {
         if (args.status === 'completed') await jl.completeStep(args.jobId, s.name, { log });
@@ -333,7 +337,11 @@ export class VmOperations {
     if (v.vmId) {
       o.attachedToVmId = v.vmId;
       if (v.deviceId !== undefined) o.deviceId = v.deviceId;
-      const m = await this.deps.volumeDaemon.getDevice(args.volumeId, { log });
+      // The device path only names the manual step if one is ever needed: a daemon that cannot say is no reason to fail the read.
+      const m = await this.deps.volumeDaemon.getDevice(args.volumeId, { log }).catch((e: unknown) => {
+        log.debug({ err: toStepError('getDevice', e).message }, 'Could not read the device path');
+        return undefined;
+      });
       if (m?.devicePath && m.vmId === v.vmId) o.devicePath = m.devicePath;
     }
     return o;

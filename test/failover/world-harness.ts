@@ -24,8 +24,10 @@ export interface WorldRun {
   request: FailoverRequest;
   actors: Map<string, Actor<ReturnType<typeof wireFailover>>>;
   logs: string[];
-  /** Runs until every actor has stopped (or the virtual-time bound). */
-  settle(maxMs?: number): Promise<void>;
+  /** Runs until every actor has stopped (or the virtual-time bound); `afterEvent` runs after each world event. */
+  settle(maxMs?: number, afterEvent?: () => void): Promise<void>;
+  /** Every snapshot each actor emitted, JSON round-tripped (persisted form), by role. */
+  snapshots: Map<string, any[]>;
 }
 
 export interface WorldRunOptions {
@@ -88,15 +90,22 @@ export function startWorldFailover(o: WorldRunOptions = {}): WorldRun {
     const actor = createActor(logic, { input, clock: k.sched.xstateClock });
     actors.set(role, actor);
   }
+  const snapshots = new Map<string, any[]>();
+  for (const [role, a] of actors) {
+    const list: any[] = [];
+    snapshots.set(role, list);
+    a.subscribe({ next: () => list.push(JSON.parse(JSON.stringify(a.getPersistedSnapshot()))), error: () => {} });
+  }
   for (const a of actors.values()) a.start();
   return {
     world,
     request,
     actors,
     logs: dest.lines,
-    async settle(maxMs = 30 * 60_000) {
+    snapshots,
+    async settle(maxMs = 30 * 60_000, afterEvent?: () => void) {
       const until = k.now() + maxMs;
-      await k.run({ untilMs: until, stopWhen: () => [...actors.values()].every((a) => a.getSnapshot().status !== 'active') });
+      await k.run({ untilMs: until, stopWhen: () => [...actors.values()].every((a) => a.getSnapshot().status !== 'active'), ...(afterEvent ? { afterEvent } : {}) });
     },
   };
 }

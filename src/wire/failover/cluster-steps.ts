@@ -2,40 +2,17 @@
 // fencing). Every write is a fenced write carrying the failover's token; every wait is driven by watch events;
 // independent resources are worked on concurrently with a bound (policy.concurrencyMax).
 import { Kinds, type ObjectRef } from '../../../drivers/cluster/cluster.port.ts';
-import { DriverError, isDriverError } from '../../../drivers/errors.ts';
+import { DriverError } from '../../../drivers/errors.ts';
 import type { JsonObject } from '../../../drivers/json.ts';
 import type { StepInput } from '../../../machines/failover/failover.types.ts';
-import type { FailoverGroupSpec, WorkloadSpec } from '../../../machines/failover/group.types.ts';
-import type { ReplicationOutput } from '../../../machines/replication/replication.types.ts';
-import type { WorkloadOutput } from '../../../machines/workload/workload.machine.ts';
-import { EngineAnnotations, EXTERNAL_DNS_ACTIVE, EXTERNAL_DNS_IGNORE, NETWORK_FENCE_MESSAGES, NETWORK_FENCE_SUCCEEDED } from '../annotations.ts';
-import { runToCompletion } from '../children.ts';
+import { EngineAnnotations, NETWORK_FENCE_MESSAGES, NETWORK_FENCE_SUCCEEDED } from '../annotations.ts';
 import { fencedEnsure, fencedPatch } from '../fenced-write.ts';
 import { mapLimit } from '../limit.ts';
-import { volumeViewOf, vrRef, wireReplication } from '../replication.ts';
+import { volumeViewOf, vrRef } from '../replication.ts';
+import { ResourceOps, scalableOf, volumeNamesOf, type OpsOptions, type Scalable } from '../resource-ops.ts';
 import { waitFor } from '../watch-wait.ts';
-import { wireWorkload } from '../workload.ts';
-import { DEFAULT_FENCE_DRIVER, StepFailureError, type FailoverWiring, type StepCtx } from './deps.ts';
+import { DEFAULT_FENCE_DRIVER, type FailoverWiring, type StepCtx } from './deps.ts';
 import { rememberedReplicas, rememberReplicas } from './remembered.ts';
-
-type Scalable = WorkloadSpec & { kind: 'Deployment' | 'StatefulSet' };
-
-export function scalableOf(group: FailoverGroupSpec): Scalable[] {
-  return group.workloads.filter((w): w is Scalable => w.kind === 'Deployment' || w.kind === 'StatefulSet');
-}
-export function volumeNamesOf(group: FailoverGroupSpec): string[] {
-  return [...new Set(group.workloads.flatMap((w) => w.volumeReplications))].sort();
-}
-function networkRef(group: FailoverGroupSpec, n: FailoverGroupSpec['networkResources'][number]): ObjectRef {
-  return { ...Kinds[n.kind], namespace: group.namespace, name: n.name };
-}
-function fluxRef(group: FailoverGroupSpec, f: FailoverGroupSpec['fluxResources'][number]): ObjectRef {
-  return { ...Kinds[f.kind], namespace: group.namespace, name: f.name };
-}
-function annotationsPatch(current: Record<string, string> | undefined, want: Record<string, string | null>): JsonObject | undefined {
-  const changed = Object.entries(want).some(([k, v]) => (v === null ? current?.[k] !== undefined : current?.[k] !== v));
-  return changed ? { metadata: { annotations: want } } : undefined;
-}
 
 /** The name of the NetworkFence the target creates to cut the source's clients off the storage. */
 export function fenceNameOf(request: StepInput['request']): string {
@@ -49,89 +26,26 @@ export function clusterSteps(w: FailoverWiring) {
   const limit = (input: StepInput) => input.policy.concurrencyMax;
   const modeOf = (input: StepInput) => (input.request.mode === 'CONSISTENCY' && input.request.type === 'planned' ? 'safe' : 'fast');
 
-  const setNetwork = (enabled: boolean) => async (input: StepInput, ctx: StepCtx) => {
-    const g = input.request.group;
-    const want: Record<string, string | null> = enabled
-      ? { [EngineAnnotations.externalDnsController]: EXTERNAL_DNS_ACTIVE, [EngineAnnotations.dnsDisabled]: null }
-      : { [EngineAnnotations.externalDnsController]: EXTERNAL_DNS_IGNORE, [EngineAnnotations.dnsDisabled]: 'true' };
-    await mapLimit(g.networkResources, limit(input), (n) => fencedPatch(port, networkRef(g, n), (cur) => annotationsPatch(cur.metadata.annotations, want), ctx));
-  };
-
-  const setFlux = (paused: boolean) => async (input: StepInput, ctx: StepCtx) => {
-    const g = input.request.group;
-    const requestedAt = new Date(clock.now()).toISOString();
-    await mapLimit(g.fluxResources, limit(input), (f) =>
-      fencedPatch(
-        port,
-        fluxRef(g, f),
-        (cur) => {
-          if (paused) return annotationsPatch(cur.metadata.annotations, { [EngineAnnotations.fluxIgnore]: 'true' });
-          const wasPaused = cur.metadata.annotations?.[EngineAnnotations.fluxIgnore] !== undefined;
-          const want: Record<string, string | null> = { [EngineAnnotations.fluxIgnore]: null };
-          // A reconcile is requested once per resume (a re-run after restore while already resumed asks nothing new).
-          if (f.triggerReconcile && (wasPaused || cur.metadata.annotations?.[EngineAnnotations.fluxRequestedAt] === undefined)) want[EngineAnnotations.fluxRequestedAt] = requestedAt;
-          return annotationsPatch(cur.metadata.annotations, want);
-        },
-        ctx,
-      ),
-    );
-  };
-
-  const setCronJobs = (suspend: boolean) => async (input: StepInput, ctx: StepCtx) => {
-    const g = input.request.group;
-    const cronJobs = g.workloads.filter((x) => x.kind === 'CronJob');
-    await mapLimit(cronJobs, limit(input), (c) =>
-      fencedPatch(port, { ...Kinds.CronJob, namespace: g.namespace, name: c.name }, (cur) => (cur.spec?.suspend === suspend ? undefined : { spec: { suspend } }), ctx),
-    );
-  };
-
-  /** Runs the workload chart for each workload of one kind, concurrently; throws the first failure. */
-  const runWorkloads = async (
-    input: StepInput,
-    ctx: StepCtx,
-    items: Scalable[],
-    replicasOf: (x: Scalable) => number,
-    wait: boolean,
-    annotationsOf?: (x: Scalable) => Record<string, string>,
-  ) => {
-    const deadlineMs = clock.now() + input.policy.waitTimeoutMs;
-    await mapLimit(items, limit(input), async (x) => {
-      const replicas = replicasOf(x);
-      const logic = wireWorkload({
-        port,
-        clock,
-        token: ctx.token,
-        log: ctx.log,
-        annotations: annotationsOf?.(x),
-      });
-      const out: WorkloadOutput = await runToCompletion(
-        logic,
-        {
-          kind: x.kind,
-          namespace: input.request.group.namespace,
-          name: x.name,
-          replicas,
-          wait: wait ? 'converged' : 'none',
-          deadlineMs,
-          attemptMax: input.policy.attemptMax,
-          backoffBaseMs: input.policy.backoffBaseMs,
-          backoffMaxMs: input.policy.backoffMaxMs,
-        },
-        ctx.signal,
-      );
-      if (out.outcome !== 'done') throw childFailure(out.error, `${x.kind} ${input.request.group.namespace}/${x.name} did not reach ${replicas} replicas`, clock.now());
-    });
-  };
+  const ops = new ResourceOps(port, clock);
+  const opsOf = (input: StepInput, ctx: StepCtx): OpsOptions => ({
+    token: ctx.token,
+    log: ctx.log,
+    signal: ctx.signal,
+    concurrencyMax: input.policy.concurrencyMax,
+    waitTimeoutMs: input.policy.waitTimeoutMs,
+    attemptMax: input.policy.attemptMax,
+    backoffBaseMs: input.policy.backoffBaseMs,
+    backoffMaxMs: input.policy.backoffMaxMs,
+  });
+  const setNetwork = (enabled: boolean) => (input: StepInput, ctx: StepCtx) => ops.setNetwork(input.request.group, enabled, opsOf(input, ctx));
+  const setFlux = (paused: boolean) => (input: StepInput, ctx: StepCtx) => ops.setFlux(input.request.group, paused, opsOf(input, ctx));
+  const setCronJobs = (suspend: boolean) => (input: StepInput, ctx: StepCtx) => ops.setCronJobs(input.request.group, suspend, opsOf(input, ctx));
 
   const scaleDown = async (input: StepInput, ctx: StepCtx, wait: boolean) => {
-    const g = input.request.group;
-    const items = scalableOf(g);
     const remember = input.params.remember !== false;
     const counts = remember ? await rememberReplicas(w, input, ctx) : undefined;
     const annotationsOf = counts ? (x: Scalable) => ({ [EngineAnnotations.originalReplicas]: String(counts.get(`${x.kind}/${x.name}`) ?? 0) }) : undefined;
-    // Deployments (the application tier) stop before StatefulSets (the data tier).
-    await runWorkloads(input, ctx, items.filter((x) => x.kind === 'Deployment'), () => 0, wait, annotationsOf);
-    await runWorkloads(input, ctx, items.filter((x) => x.kind === 'StatefulSet'), () => 0, wait, annotationsOf);
+    await ops.scaleDown(input.request.group, wait, opsOf(input, ctx), annotationsOf);
   };
 
   const scaleUp = async (input: StepInput, ctx: StepCtx, waitAll: boolean) => {
@@ -140,53 +54,14 @@ export function clusterSteps(w: FailoverWiring) {
     const counts = await rememberedReplicas(w, input, ctx, items);
     const replicasOf = (x: Scalable) => counts.get(`${x.kind}/${x.name}`) ?? 0;
     // StatefulSets first, and ready before the Deployments that use them start (the reference's guidance).
-    await runWorkloads(input, ctx, items.filter((x) => x.kind === 'StatefulSet'), replicasOf, true);
-    await runWorkloads(input, ctx, items.filter((x) => x.kind === 'Deployment'), replicasOf, waitAll);
+    await ops.runWorkloads(g, items.filter((x) => x.kind === 'StatefulSet'), replicasOf, true, opsOf(input, ctx));
+    await ops.runWorkloads(g, items.filter((x) => x.kind === 'Deployment'), replicasOf, waitAll, opsOf(input, ctx));
   };
 
-  const requestVolumes = (state: 'primary' | 'secondary') => async (input: StepInput, ctx: StepCtx) => {
-    const g = input.request.group;
-    const force = state === 'primary' && input.params.force === true;
-    await mapLimit(volumeNamesOf(g), limit(input), (name) =>
-      fencedPatch(
-        port,
-        vrRef(g.namespace, name),
-        (cur) => {
-          const wantForce = force ? 'true' : undefined;
-          const haveForce = cur.metadata.annotations?.[EngineAnnotations.forcePromote];
-          // Promotion only from secondary or primary (PARITY.md §2.1): a resyncing volume is asked once it settles (the wait step).
-          if (state === 'primary' && cur.status?.state === 'Resyncing' && !force) return undefined;
-          if (cur.spec?.replicationState === state && haveForce === wantForce) return undefined;
-          return { spec: { replicationState: state }, metadata: { annotations: { [EngineAnnotations.forcePromote]: wantForce ?? null } } };
-        },
-        ctx,
-      ),
-    );
-  };
-
-  const waitVolumes = (desired: 'primary' | 'secondary') => async (input: StepInput, ctx: StepCtx) => {
-    const g = input.request.group;
-    const deadlineMs = clock.now() + input.policy.waitTimeoutMs;
-    const logic = wireReplication({ port, clock, token: ctx.token, log: ctx.log });
-    await mapLimit(volumeNamesOf(g), limit(input), async (name) => {
-      const out: ReplicationOutput = await runToCompletion(
-        logic,
-        {
-          namespace: g.namespace,
-          name,
-          desired,
-          mode: modeOf(input),
-          force: desired === 'primary' && input.params.force === true,
-          deadlineMs,
-          attemptMax: input.policy.attemptMax,
-          backoffBaseMs: input.policy.backoffBaseMs,
-          backoffMaxMs: input.policy.backoffMaxMs,
-        },
-        ctx.signal,
-      );
-      if (out.outcome !== 'done') throw childFailure(out.error, `VolumeReplication ${g.namespace}/${name} did not become ${desired}`, clock.now());
-    });
-  };
+  const requestVolumes = (state: 'primary' | 'secondary') => (input: StepInput, ctx: StepCtx) =>
+    ops.requestVolumes(input.request.group, state, state === 'primary' && input.params.force === true, opsOf(input, ctx));
+  const waitVolumes = (desired: 'primary' | 'secondary') => (input: StepInput, ctx: StepCtx) =>
+    ops.waitVolumes(input.request.group, desired, modeOf(input), input.params.force === true, opsOf(input, ctx));
 
   const verifyData = async (input: StepInput, ctx: StepCtx) => {
     const g = input.request.group;
@@ -208,27 +83,8 @@ export function clusterSteps(w: FailoverWiring) {
     const g = input.request.group;
     const items = scalableOf(g);
     const counts = await rememberedReplicas(w, input, ctx, items);
-    await runWorkloads(input, ctx, items, (x) => counts.get(`${x.kind}/${x.name}`) ?? 0, true);
-    const deadlineMs = clock.now() + input.policy.waitTimeoutMs;
-    await mapLimit(
-      g.fluxResources.filter((f) => f.triggerReconcile),
-      limit(input),
-      (f) =>
-        waitFor(
-          port,
-          Kinds[f.kind],
-          { namespace: g.namespace, name: f.name },
-          (objects) => {
-            const o = objects.get(f.name);
-            if (!o) return undefined;
-            const conds = Array.isArray(o.status?.conditions) ? (o.status.conditions as JsonObject[]) : [];
-            const ready = conds.some((c) => c.type === 'Ready' && c.status === 'True');
-            const requested = o.metadata.annotations?.[EngineAnnotations.fluxRequestedAt];
-            return ready && (requested === undefined || o.status?.lastHandledReconcileAt === requested) ? true : undefined;
-          },
-          { clock, timeoutMs: Math.max(0, deadlineMs - clock.now()), signal: ctx.signal, log: ctx.log, what: `${f.kind} ${g.namespace}/${f.name} reconciled and Ready` },
-        ),
-    );
+    await ops.runWorkloads(g, items, (x) => counts.get(`${x.kind}/${x.name}`) ?? 0, true, opsOf(input, ctx));
+    await ops.waitFluxReady(g, opsOf(input, ctx));
   };
 
   const setFence = (fenceState: 'Fenced' | 'Unfenced') => async (input: StepInput, ctx: StepCtx) => {
@@ -286,10 +142,3 @@ export function clusterSteps(w: FailoverWiring) {
   };
 }
 
-/** A child chart's failure as the parent's step failure (its StepError kept, so retry guards read it). */
-function childFailure(error: ReplicationOutput['error'], fallback: string, atMs: number): Error {
-  if (!error) return new StepFailureError({ kind: 'Transient', driver: 'engine', op: 'child', message: fallback, reason: 'Timeout' }, atMs);
-  return new StepFailureError({ kind: error.kind, driver: error.driver, op: error.op, message: `${fallback}: ${error.message}`, reason: error.reason, code: error.code }, atMs);
-}
-
-export { isDriverError };

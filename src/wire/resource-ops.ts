@@ -1,0 +1,184 @@
+// Why: the operations on one cluster's resources of a failover group (traffic, Flux, CronJobs, workloads,
+// volumes), shared by the failover steps and the rejoin chart. Every write is fenced with the caller's token,
+// every wait is driven by watch events, and independent resources run concurrently up to `concurrencyMax`.
+import type { Logger } from 'pino';
+import type { ClockPort } from '../../drivers/clock/clock.port.ts';
+import { Kinds, type ClusterPort, type ObjectRef } from '../../drivers/cluster/cluster.port.ts';
+import type { JsonObject } from '../../drivers/json.ts';
+import type { FailoverGroupSpec, WorkloadSpec } from '../../machines/failover/group.types.ts';
+import type { ReplicationMode, ReplicationOutput } from '../../machines/replication/replication.types.ts';
+import type { WorkloadOutput } from '../../machines/workload/workload.machine.ts';
+import { EngineAnnotations, EXTERNAL_DNS_ACTIVE, EXTERNAL_DNS_IGNORE } from './annotations.ts';
+import { runToCompletion } from './children.ts';
+import { fencedPatch } from './fenced-write.ts';
+import { mapLimit } from './limit.ts';
+import { vrRef, wireReplication } from './replication.ts';
+import { StepFailureError } from './failover/deps.ts';
+import { waitFor } from './watch-wait.ts';
+import { wireWorkload } from './workload.ts';
+
+export type Scalable = WorkloadSpec & { kind: 'Deployment' | 'StatefulSet' };
+
+export interface OpsOptions {
+  token: number;
+  log: Logger;
+  signal: AbortSignal;
+  concurrencyMax: number;
+  /** Bound on each wait. */
+  waitTimeoutMs: number;
+  attemptMax: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export function scalableOf(group: FailoverGroupSpec): Scalable[] {
+  return group.workloads.filter((w): w is Scalable => w.kind === 'Deployment' || w.kind === 'StatefulSet');
+}
+export function volumeNamesOf(group: FailoverGroupSpec): string[] {
+  return [...new Set(group.workloads.flatMap((w) => w.volumeReplications))].sort();
+}
+function networkRef(group: FailoverGroupSpec, n: FailoverGroupSpec['networkResources'][number]): ObjectRef {
+  return { ...Kinds[n.kind], namespace: group.namespace, name: n.name };
+}
+function fluxRef(group: FailoverGroupSpec, f: FailoverGroupSpec['fluxResources'][number]): ObjectRef {
+  return { ...Kinds[f.kind], namespace: group.namespace, name: f.name };
+}
+/** A merge patch setting these annotations (null removes), or undefined when they already hold. */
+export function annotationsPatch(current: Record<string, string> | undefined, want: Record<string, string | null>): JsonObject | undefined {
+  const changed = Object.entries(want).some(([k, v]) => (v === null ? current?.[k] !== undefined : current?.[k] !== v));
+  return changed ? { metadata: { annotations: want } } : undefined;
+}
+
+/** A child chart's failure as the parent's step failure (its StepError kept, so retry guards read it). */
+export function childFailure(error: ReplicationOutput['error'], fallback: string, atMs: number): Error {
+  if (!error) return new StepFailureError({ kind: 'Transient', driver: 'engine', op: 'child', message: fallback, reason: 'Timeout' }, atMs);
+  return new StepFailureError({ kind: error.kind, driver: error.driver, op: error.op, message: `${fallback}: ${error.message}`, reason: error.reason, code: error.code }, atMs);
+}
+
+export class ResourceOps {
+  constructor(
+    readonly port: ClusterPort,
+    readonly clock: ClockPort,
+  ) {}
+
+  /** Traffic on (external-dns publishes, dns-disabled removed) or off (external-dns ignores, dns-disabled "true"). */
+  async setNetwork(group: FailoverGroupSpec, enabled: boolean, o: OpsOptions): Promise<void> {
+    const want: Record<string, string | null> = enabled
+      ? { [EngineAnnotations.externalDnsController]: EXTERNAL_DNS_ACTIVE, [EngineAnnotations.dnsDisabled]: null }
+      : { [EngineAnnotations.externalDnsController]: EXTERNAL_DNS_IGNORE, [EngineAnnotations.dnsDisabled]: 'true' };
+    await mapLimit(group.networkResources, o.concurrencyMax, (n) => fencedPatch(this.port, networkRef(group, n), (cur) => annotationsPatch(cur.metadata.annotations, want), o));
+  }
+
+  /** Flux paused (`fluxcd.io/ignore: "true"`) or resumed, with a reconcile request where the group asks for one. */
+  async setFlux(group: FailoverGroupSpec, paused: boolean, o: OpsOptions): Promise<void> {
+    const requestedAt = new Date(Math.floor(this.clock.now())).toISOString();
+    await mapLimit(group.fluxResources, o.concurrencyMax, (f) =>
+      fencedPatch(
+        this.port,
+        fluxRef(group, f),
+        (cur) => {
+          if (paused) return annotationsPatch(cur.metadata.annotations, { [EngineAnnotations.fluxIgnore]: 'true' });
+          const wasPaused = cur.metadata.annotations?.[EngineAnnotations.fluxIgnore] !== undefined;
+          const want: Record<string, string | null> = { [EngineAnnotations.fluxIgnore]: null };
+          // One reconcile request per resume: a re-run after restore, already resumed, asks nothing new.
+          if (f.triggerReconcile && (wasPaused || cur.metadata.annotations?.[EngineAnnotations.fluxRequestedAt] === undefined)) want[EngineAnnotations.fluxRequestedAt] = requestedAt;
+          return annotationsPatch(cur.metadata.annotations, want);
+        },
+        o,
+      ),
+    );
+  }
+
+  async setCronJobs(group: FailoverGroupSpec, suspend: boolean, o: OpsOptions): Promise<void> {
+    const cronJobs = group.workloads.filter((x) => x.kind === 'CronJob');
+    await mapLimit(cronJobs, o.concurrencyMax, (c) =>
+      fencedPatch(this.port, { ...Kinds.CronJob, namespace: group.namespace, name: c.name }, (cur) => (cur.spec?.suspend === suspend ? undefined : { spec: { suspend } }), o),
+    );
+  }
+
+  /** Runs the workload chart for each workload, concurrently; throws the first failure. */
+  async runWorkloads(
+    group: FailoverGroupSpec,
+    items: readonly Scalable[],
+    replicasOf: (x: Scalable) => number,
+    wait: boolean,
+    o: OpsOptions,
+    annotationsOf?: (x: Scalable) => Record<string, string>,
+  ): Promise<void> {
+    const deadlineMs = this.clock.now() + o.waitTimeoutMs;
+    await mapLimit(items, o.concurrencyMax, async (x) => {
+      const replicas = replicasOf(x);
+      const logic = wireWorkload({ port: this.port, clock: this.clock, token: o.token, log: o.log, annotations: annotationsOf?.(x) });
+      const out: WorkloadOutput = await runToCompletion(
+        logic,
+        { kind: x.kind, namespace: group.namespace, name: x.name, replicas, wait: wait ? 'converged' : 'none', deadlineMs, attemptMax: o.attemptMax, backoffBaseMs: o.backoffBaseMs, backoffMaxMs: o.backoffMaxMs },
+        o.signal,
+      );
+      if (out.outcome !== 'done') throw childFailure(out.error, `${x.kind} ${group.namespace}/${x.name} did not reach ${replicas} replicas`, this.clock.now());
+    });
+  }
+
+  /** Scales every workload to 0: Deployments (the application tier) before StatefulSets (the data tier). */
+  async scaleDown(group: FailoverGroupSpec, wait: boolean, o: OpsOptions, annotationsOf?: (x: Scalable) => Record<string, string>): Promise<void> {
+    const items = scalableOf(group);
+    await this.runWorkloads(group, items.filter((x) => x.kind === 'Deployment'), () => 0, wait, o, annotationsOf);
+    await this.runWorkloads(group, items.filter((x) => x.kind === 'StatefulSet'), () => 0, wait, o, annotationsOf);
+  }
+
+  /** Asks every VolumeReplication for a state (forced promotion when `force`): fenced writes, no waiting. */
+  async requestVolumes(group: FailoverGroupSpec, state: 'primary' | 'secondary', force: boolean, o: OpsOptions): Promise<void> {
+    await mapLimit(volumeNamesOf(group), o.concurrencyMax, (name) =>
+      fencedPatch(
+        this.port,
+        vrRef(group.namespace, name),
+        (cur) => {
+          const wantForce = state === 'primary' && force ? 'true' : undefined;
+          const haveForce = cur.metadata.annotations?.[EngineAnnotations.forcePromote];
+          // Promotion only from secondary or primary (PARITY.md §2.1): a resyncing volume is asked once it settles (the wait step).
+          if (state === 'primary' && cur.status?.state === 'Resyncing' && !force) return undefined;
+          if (cur.spec?.replicationState === state && haveForce === wantForce) return undefined;
+          return { spec: { replicationState: state }, metadata: { annotations: { [EngineAnnotations.forcePromote]: wantForce ?? null } } };
+        },
+        o,
+      ),
+    );
+  }
+
+  /** Runs the replication chart for every VolumeReplication until it reached `desired`; throws the first failure. */
+  async waitVolumes(group: FailoverGroupSpec, desired: 'primary' | 'secondary', mode: ReplicationMode, force: boolean, o: OpsOptions): Promise<void> {
+    const deadlineMs = this.clock.now() + o.waitTimeoutMs;
+    const logic = wireReplication({ port: this.port, clock: this.clock, token: o.token, log: o.log });
+    await mapLimit(volumeNamesOf(group), o.concurrencyMax, async (name) => {
+      const out: ReplicationOutput = await runToCompletion(
+        logic,
+        { namespace: group.namespace, name, desired, mode, force: desired === 'primary' && force, deadlineMs, attemptMax: o.attemptMax, backoffBaseMs: o.backoffBaseMs, backoffMaxMs: o.backoffMaxMs },
+        o.signal,
+      );
+      if (out.outcome !== 'done') throw childFailure(out.error, `VolumeReplication ${group.namespace}/${name} did not become ${desired}`, this.clock.now());
+    });
+  }
+
+  /** Waits until every Flux object that was asked to reconcile has handled the request and is Ready. */
+  async waitFluxReady(group: FailoverGroupSpec, o: OpsOptions): Promise<void> {
+    const deadlineMs = this.clock.now() + o.waitTimeoutMs;
+    await mapLimit(
+      group.fluxResources.filter((f) => f.triggerReconcile),
+      o.concurrencyMax,
+      (f) =>
+        waitFor(
+          this.port,
+          Kinds[f.kind],
+          { namespace: group.namespace, name: f.name },
+          (objects) => {
+            const obj = objects.get(f.name);
+            if (!obj) return undefined;
+            const conds = Array.isArray(obj.status?.conditions) ? (obj.status.conditions as JsonObject[]) : [];
+            const ready = conds.some((c) => c.type === 'Ready' && c.status === 'True');
+            const requested = obj.metadata.annotations?.[EngineAnnotations.fluxRequestedAt];
+            return ready && (requested === undefined || obj.status?.lastHandledReconcileAt === requested) ? true : undefined;
+          },
+          { clock: this.clock, timeoutMs: Math.max(0, deadlineMs - this.clock.now()), signal: o.signal, log: o.log, what: `${f.kind} ${group.namespace}/${f.name} reconciled and Ready` },
+        ),
+    );
+  }
+}

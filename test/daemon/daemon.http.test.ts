@@ -1,0 +1,77 @@
+// Why: the production path end to end: two daemons built by `failoverctl daemon`'s own code (client-node over
+// HTTP to the simulated API servers, the DynamoDB driver against dynalite, the wall clock) register a group,
+// heartbeat, and run a Failover to completion. The simulated world runs in real time (faster than real).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDynamoDBClient, DynamoGlobalState } from '../../drivers/globalstate/globalstate.dynamodb.ts';
+import { realClock } from '../../drivers/clock/clock.real.ts';
+import { parseDaemonFlags, runDaemon } from '../../src/cli/daemon.ts';
+import { startWorldServe, type ServedWorld } from '../../src/cli/world-serve.ts';
+import { FailoverGroupKind, FailoverKind } from '../../src/daemon/api.ts';
+import { failoverObject } from '../../src/daemon/failover-spec.ts';
+import { failoverGroupObject } from '../../src/daemon/group-spec.ts';
+import { silentLogger } from '../../src/log.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, f: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await f()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+}
+
+describe('daemon: real drivers over HTTP', () => {
+  let served: ServedWorld | undefined;
+  afterAll(async () => {
+    await served?.stop();
+  });
+
+  it('daemon: http: registers, heartbeats and runs a Failover through client-node and DynamoDB (dynalite)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'daemon-http-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    served = await startWorldServe({ seed: 1, scenario: 'sample', kubeconfigOut: kubeconfig, speed: 10, profile: 'none', kubePortBase: 0, table: 'failover-engine' });
+    const world = served.world;
+    const endpoint = /dynamodb: (\S+)/.exec(served.lines.join('\n'))![1];
+    const spec = { ...world.scenario.groups[0].spec, heartbeatIntervalMs: 1_000, timeouts: { transitoryStateMs: 300_000, unhealthyPrimaryMs: 60_000, heartbeatMs: 30_000 } };
+    for (const c of ['east', 'west']) {
+      const store = world.cluster(c).store;
+      store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'failover-engine-system' } });
+      store.create(failoverGroupObject(spec));
+    }
+    const credentials = { accessKeyId: 'dynalite', secretAccessKey: 'dynalite' };
+    let stop!: (why: string) => void;
+    const stopWhen = new Promise<string>((r) => (stop = r));
+    const runs = ['east', 'west'].map((c) =>
+      runDaemon(
+        parseDaemonFlags({ kubeconfig, context: c, clusterName: c, peerContext: [`${c === 'east' ? 'west' : 'east'}=${c === 'east' ? 'west' : 'east'}`], dynamodbEndpoint: endpoint, qps: '0' }, {}),
+        stopWhen,
+        { log: silentLogger, credentials },
+      ),
+    );
+    const client = createDynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+    const gs = new DynamoGlobalState({ client, tableName: 'failover-engine', clock: realClock });
+    try {
+      await until('the group registered by east in DynamoDB, both clusters heartbeating', async () => {
+        const rec = await gs.getGroup('shop/storefront');
+        const clusters = await gs.listClusters('shop/storefront');
+        return rec?.ownerCluster === 'east' && clusters.length === 2 && clusters.every((c) => c.health === 'OK');
+      }, 30_000);
+      await until('the FailoverGroup status written over HTTP', () => world.get('east', { ...FailoverGroupKind, namespace: 'shop', name: 'storefront' })?.status?.health === 'OK', 10_000);
+
+      world.cluster('east').store.create(failoverObject({ name: 'http-move', namespace: 'shop', targetCluster: 'west', mode: 'CONSISTENCY', groups: [{ name: 'storefront' }] }));
+      const st = (c: string) => world.get(c, { ...FailoverKind, namespace: 'shop', name: 'http-move' })?.status?.status;
+      await until('the Failover to succeed on both clusters', () => st('east') === 'SUCCESS' && st('west') === 'SUCCESS', 90_000);
+      expect((await gs.getGroup('shop/storefront'))?.ownerCluster).toBe('west');
+      expect(world.volumeState('west', 'shop', 'db-data-0')).toBe('Primary');
+      expect((await gs.listHistory('shop/storefront')).map((h) => h.status)).toEqual(['SUCCESS']);
+    } finally {
+      stop('test done');
+      await Promise.all(runs);
+      client.destroy();
+    }
+  }, 180_000);
+});

@@ -1,0 +1,43 @@
+// Why: a failing seed is only useful if it replays exactly. Two `failoverctl simulate` processes with the same
+// seed, scenario and options (crash and stall points included) must print the same trace hash as a run in this
+// process, byte for byte.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { runSimulation } from '../../simulator/failover-run.ts';
+import { loadCrds } from '../../src/crds.ts';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('simulation: replay', () => {
+  it('replay: the same seed, scenario and options give the same trace hash in two processes and in-process (seed=11, sample, UPTIME, crash and stall)', async () => {
+    const args = ['--seed', '11', '--scenario', 'sample', '--mode', 'UPTIME', '--type', 'planned', '--crash-at', 'west:4:3000', '--stall', 'east:2000:70000', '--json'];
+    const cli = async () => JSON.parse((await run(process.execPath, ['bin/failoverctl.js', 'simulate', ...args], { cwd: root, maxBuffer: 64 * 1024 * 1024 })).stdout);
+    const [a, b] = await Promise.all([cli(), cli()]);
+    const inProcess = await runSimulation({
+      seed: 11,
+      scenario: 'sample',
+      profile: 'swarm',
+      failover: { mode: 'UPTIME', type: 'planned' },
+      crds: loadCrds(),
+      crashPoints: [{ cluster: 'west', atTransition: 4, downMs: 3000 }],
+      stallPoints: [{ cluster: 'east', atMs: 2000, durationMs: 70000 }],
+    });
+    expect(a.traceHash).toBe(b.traceHash);
+    expect(a.traceHash).toBe(inProcess.traceHash);
+    expect(a).toMatchObject({ seed: 11, scenario: 'sample', outcome: inProcess.outcome, eventCount: inProcess.eventCount, virtualDurationMs: inProcess.virtualDurationMs });
+    expect(a.timeline).toEqual(JSON.parse(JSON.stringify(inProcess.timeline)));
+    expect(a.invariants.map((i: { name: string }) => i.name)).toEqual(inProcess.invariants.map((i) => i.name));
+    expect(a.replayHint).toContain('--crash-at west:4:3000 --stall east:2000:70000');
+    expect(inProcess.crashes).toBe(1);
+  }, 120_000);
+
+  it('replay: another seed gives another trace (seed=12 vs 11)', async () => {
+    const opts = { scenario: 'sample', profile: 'swarm' as const, failover: { mode: 'UPTIME' as const, type: 'planned' as const }, crds: loadCrds() };
+    const [x, y] = [await runSimulation({ ...opts, seed: 11 }), await runSimulation({ ...opts, seed: 12 })];
+    expect(x.traceHash).not.toBe(y.traceHash);
+    expect((await runSimulation({ ...opts, seed: 11 })).traceHash).toBe(x.traceHash);
+  });
+});
