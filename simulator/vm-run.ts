@@ -19,7 +19,7 @@ import { LIVE_FAILOVER_MACHINE_VERSION } from '../machines/vm/live-failover.mach
 import { FAILBACK_MACHINE_VERSION } from '../machines/vm/failback.machine.ts';
 import { DEFAULT_VM_POLICY, type VmCondition, type VmJobType, type VmPolicy } from '../machines/vm/vm.types.ts';
 import type { ReadinessReport, FailoverPlan } from '../machines/vm/vm.types.ts';
-import { silentLogger } from '../src/log.ts';
+import { jobLog, silentLogger } from '../src/log.ts';
 import { MemoryVmSnapshotStore, VmJobRun, type VmTransition } from '../src/runtime/vm-runner.ts';
 import { chartFor, VmOperations, wireVmCharts, watchedJobLog, type JobLogChange, type VmDeps, type VmOperationName } from '../src/wire/vm-failover.ts';
 import { planFailover, validateFailover } from '../machines/vm/validation.ts';
@@ -319,7 +319,7 @@ export async function runVmSimulation(o: VmSimulationOptions): Promise<VmSimulat
       machineVersion: plan.machineVersion,
       input,
       store,
-      log,
+      log: jobLog(log, { jobId, correlationId, vmId }),
       clock: proc.xstateClock(kernel.sched.xstateClock),
       ...(crashAt !== undefined && crashAt >= 1 ? { freezeAfterTransition: crashAt } : {}),
       onTransition: (t) => {

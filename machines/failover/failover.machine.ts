@@ -162,8 +162,16 @@ export const failoverSetup = setup({
       return o !== undefined && o.own === false && o.peer === false;
     },
     observed: ({ event }, params: { value: PeerObservation }) => (event as { output?: StepOutput }).output?.observed === params.value,
-    /** The regain found the failover already finished by the peer (it released the lock): no lease is needed any more. */
-    peerFinished: ({ event }) => (event as { output?: StepOutput }).output?.observed !== undefined,
+    /** The regain found the failover already finished with success by the peer (it released the lock): no lease is needed any more. */
+    peerSucceeded: ({ event }) => {
+      const o = (event as { output?: StepOutput }).output?.observed;
+      return o === 'OWNED' || o === 'ENDED_SUCCESS' || o === 'COMPLETED';
+    },
+    /** The regain found the failover ended without success while this side was still working: undo this side. */
+    peerFailedWhileWorking: ({ context, event }) => {
+      const o = (event as { output?: StepOutput }).output?.observed;
+      return context.rollback === undefined && (o === 'FAILED' || o === 'ENDED_FAILED' || o === 'ENDED_ROLLED_BACK');
+    },
     leaseReleased: ({ context }) => context.leaseReleased === true,
     /** The lease was lost (and won back) too often: stop instead of looping. */
     leaseLossesSpent: ({ context }) => context.leaseLostCount > context.policy.leaseLossMax,
@@ -226,6 +234,10 @@ export const failoverSetup = setup({
       else if (params.cause === 'StepFailed' && context.lastError) info.error = context.lastError;
       return { rollback: info };
     }),
+    /** The peer ended the failover without success while this side had lost its lease: undo from where it stood. */
+    beginRollbackAfterPeerEnded: assign(({ context }) =>
+      context.rollback ? {} : { rollback: { cause: 'PeerFailed' as const, stage: context.progress.stage, task: context.progress.task, atMs: context.lastUpdateMs } },
+    ),
     recordAbort: assign(({ context, event }, params: { task: string }) => {
       const raw = (event as { error?: unknown }).error;
       const output = (event as { output?: StepOutput }).output;
@@ -601,7 +613,12 @@ function branchState(branch: BranchPlan): Cfg {
             src: 'regainLease',
             input: ({ context }: { context: FailoverContext }) => infraInputOf(context, 'RegainLease'),
             onDone: [
-              { guard: 'peerFinished', target: abs(branch, `${workPath}.hist`), actions: ['markLeaseReleased'] },
+              { guard: 'peerSucceeded', target: abs(branch, `${workPath}.hist`), actions: ['markLeaseReleased'] },
+              {
+                guard: 'peerFailedWhileWorking',
+                target: rollbackTargetOf(branch),
+                actions: ['recordRegained', 'beginRollbackAfterPeerEnded'],
+              },
               { target: abs(branch, `${workPath}.hist`), actions: ['recordRegained'] },
             ],
             onError: [

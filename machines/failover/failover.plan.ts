@@ -194,8 +194,9 @@ const abortTaker: StagePlan = {
   key: 'aborting',
   stage: 'Completion',
   tasks: [
-    t('releasingLock', 'ReleaseLock', 'releaseLock', 'abort'),
+    // History first: whoever finds the lock free afterwards also finds that this failover ended.
     t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'abort', { params: { status: 'FAILED' } }),
+    t('releasingLock', 'ReleaseLock', 'releaseLock', 'abort'),
   ],
 };
 const abortJoiner: StagePlan = {
@@ -310,6 +311,8 @@ const consistencyTarget: BranchPlan = {
       t('demotingVolumes', 'DemoteTargetVolumes', 'demoteVolumes', 'forward'),
       t('waitingForDemotion', 'WaitForTargetVolumesDemoted', 'waitForVolumesDemoted', 'forward'),
       t('markingFailed', 'MarkFailoverFailed', 'setVolumeState', 'forward', { params: { state: 'FAILED' } }),
+      // Released only when the source has already ended the failover (it aborted): otherwise the source rolls back under it.
+      t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward', { params: { onlyIfEnded: true } }),
     ],
   },
   abort: abortJoiner,
@@ -401,7 +404,8 @@ const uptimeTarget: BranchPlan = {
       tasks: [
         t('waitingForCompletion', 'WaitForFailoverCompletion', 'waitForPeer', 'forward', {
           params: { awaiting: ['OWNED'] },
-          outcomes: { OWNED: 'next', ENDED_SUCCESS: 'next', FAILED: 'failed', ENDED_FAILED: 'failed', ENDED_ROLLED_BACK: 'failed' },
+          // The source gave up after this side took traffic (it never deactivated): hand the group back to it.
+          outcomes: { OWNED: 'next', ENDED_SUCCESS: 'next', FAILED: 'rollback', ENDED_FAILED: 'rollback', ENDED_ROLLED_BACK: 'rollback' },
         }),
         t('resumingCronJobs', 'ResumeCronJobs', 'resumeCronJobs', 'forward'),
       ],
@@ -417,6 +421,7 @@ const uptimeTarget: BranchPlan = {
       t('demotingVolumes', 'DemoteTargetVolumes', 'demoteVolumes', 'forward', { tags: ['dualPrimaryWindow'] }),
       t('waitingForDemotion', 'WaitForTargetVolumesDemoted', 'waitForVolumesDemoted', 'forward', { tags: ['dualPrimaryWindow'] }),
       t('markingFailed', 'MarkFailoverFailed', 'setVolumeState', 'forward', { params: { state: 'FAILED' } }),
+      t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward', { params: { onlyIfEnded: true } }),
     ],
   },
   abort: abortJoiner,

@@ -58,7 +58,7 @@ export const replicationMachine = setup({
       const raw = (event as { error?: unknown }).error;
       const e = asStepError('replication', raw);
       const at = errAt(raw) ?? context.view?.atMs ?? 0;
-      return isRetryable(e) && e.reason !== 'Timeout' && context.attempt + 1 < context.attemptMax && at < context.deadlineMs;
+      return isRetryable(e) && context.attempt + 1 < context.attemptMax && at < context.deadlineMs;
     },
   },
   actions: {

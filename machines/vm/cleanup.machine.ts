@@ -4,7 +4,7 @@
 // volume goes back somewhere (never left on nothing), then the VM goes, then the snapshot. A snapshot whose
 // revert failed is kept (it is the only copy of the data before injection) and a VM that still holds a volume
 // is kept (destroying it would take the volume with it); both are named in conditions.
-import { and, assign, not, setup } from 'xstate';
+import { assign, not, setup } from 'xstate';
 import { retryingStep, stepError, stepOk } from './step.machine.ts';
 import { cleanupStepName } from './vm.steps.ts';
 import { condition, snapshotKept, VmConditionReason, VmConditionType, vmKept, volumeLocationUnknown, volumeOrphaned, withCondition } from './vm.conditions.ts';
@@ -367,16 +367,17 @@ export const cleanupMachine = setup({
         onError: { target: 'updatingContext', actions: { type: 'noteError', params: ({ event }) => stepError(undefined, `deleteSnapshots: ${String(event.error)}`) } },
       },
     },
-    // A cleaned-up test gives the VM back: ready_for_failover.
+    // A cleaned-up test, or a clean rollback, gives the VM back: ready_for_failover (a no-op when it already is;
+    // a rollback may follow a context write whose answer was lost). Anything left over keeps the VM's status.
     updatingContext: {
-      always: { guard: not(and(['ownsJob', 'clean'])), target: 'finishingJob' },
+      always: { guard: not('clean'), target: 'finishingJob' },
       invoke: {
         id: 'setContextStatus',
         src: 'setContextStatus',
         input: ({ context }) => ({
           op: 'setContextStatus',
           args: { vmId: context.job.vmId, status: 'ready_for_failover' },
-          record: { jobId: context.job.jobId, name: 'vm-context-update', mode: 'whole' as const },
+          record: { jobId: context.job.jobId, name: cleanupStepName(context.mode, 'vm-context-update'), mode: 'whole' as const },
           retry: context.policy.retry,
         }),
         onDone: [

@@ -157,7 +157,7 @@ function cleanupRow(state: string, c: CleanupContext): Row {
     case 'deletingSnapshots':
       return { jobStatus: 'reverting', step: `${prefix}snapshot-deletion`, progression: R.CleaningUp, phase };
     case 'updatingContext':
-      return { jobStatus: 'reverting', step: StepName.contextUpdate, progression: R.Finishing, phase };
+      return { jobStatus: 'reverting', step: `${prefix}${StepName.contextUpdate}`, progression: R.Finishing, phase };
     case 'finishingJob':
     case 'ending':
       return { jobStatus: 'reverting', progression: R.Finishing, phase };

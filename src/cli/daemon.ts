@@ -9,7 +9,7 @@ import { realClock } from '../../drivers/clock/clock.real.ts';
 import type { ClockPort } from '../../drivers/clock/clock.port.ts';
 import { KubernetesCluster } from '../../drivers/cluster/cluster.kubernetes.ts';
 import type { ClusterPort } from '../../drivers/cluster/cluster.port.ts';
-import { KubeConfigError, loadKubeConfig, type LoadedKubeConfig } from '../../drivers/cluster/kubeconfig.ts';
+import { KubeConfigError, loadKubeConfig, loadKubeConfigFile, type LoadedKubeConfig } from '../../drivers/cluster/kubeconfig.ts';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTable } from '../../drivers/globalstate/dynamodb.table.ts';
 import { createDynamoDBClient, DynamoGlobalState } from '../../drivers/globalstate/globalstate.dynamodb.ts';
@@ -29,6 +29,7 @@ export interface DaemonCliFlags {
   inCluster?: boolean;
   clusterName?: string;
   peerContext?: string[];
+  peerKubeconfig?: string;
   dynamodbTable?: string;
   dynamodbEndpoint?: string;
   region?: string;
@@ -47,8 +48,10 @@ export interface DaemonCliFlags {
 export interface DaemonCliConfig {
   kube: LoadedKubeConfig;
   clusterName: string;
-  /** Peer cluster name → kubeconfig context (in the same kubeconfig). */
+  /** Peer cluster name → context in `peerKube`. */
   peers: Record<string, string>;
+  /** Where the peer contexts are: --peer-kubeconfig, else this cluster's kubeconfig. */
+  peerKube: LoadedKubeConfig;
   table: string;
   endpoint?: string;
   region: string;
@@ -91,13 +94,25 @@ export function parseDaemonFlags(f: DaemonCliFlags, env: NodeJS.ProcessEnv = pro
     }
     throw e;
   }
-  const contexts = new Set(kube.kubeConfig.getContexts().map((c) => c.name));
+  let peerKube = kube;
+  if (f.peerKubeconfig !== undefined) {
+    if (!existsSync(f.peerKubeconfig)) throw new UsageError(`--peer-kubeconfig ${f.peerKubeconfig}: no such file: pass the path of a kubeconfig file with a context per peer cluster`);
+    try {
+      peerKube = loadKubeConfigFile(f.peerKubeconfig);
+    } catch (e) {
+      if (e instanceof KubeConfigError) throw new UsageError(`--peer-kubeconfig: ${e.message}`);
+      throw e;
+    }
+  } else if (f.inCluster && f.peerContext?.length) {
+    throw new UsageError('--peer-context with --in-cluster needs --peer-kubeconfig: the service account reaches only this cluster');
+  }
+  const contexts = new Set(peerKube.kubeConfig.getContexts().map((c) => c.name));
   const peers: Record<string, string> = {};
   for (const [name, ctx] of pairs('--peer-context', f.peerContext, 'west=west-admin')) {
     if (!NAME.test(name)) throw new UsageError(`--peer-context ${name}=${ctx}: the cluster name must be lower-case letters, digits, "-" and "."`);
     if (name === f.clusterName) throw new UsageError(`--peer-context ${name}=${ctx}: ${name} is this cluster (--cluster-name): list only the other clusters`);
     if (peers[name]) throw new UsageError(`--peer-context ${name} is given twice: give each peer cluster once`);
-    if (!contexts.has(ctx)) throw new UsageError(`--peer-context ${name}=${ctx}: context "${ctx}" is not in ${kube.source} (contexts: ${[...contexts].sort().join(', ') || 'none'})`);
+    if (!contexts.has(ctx)) throw new UsageError(`--peer-context ${name}=${ctx}: context "${ctx}" is not in ${peerKube.source} (contexts: ${[...contexts].sort().join(', ') || 'none'})`);
     peers[name] = ctx;
   }
   const table = f.dynamodbTable ?? DEFAULT_TABLE;
@@ -140,6 +155,7 @@ export function parseDaemonFlags(f: DaemonCliFlags, env: NodeJS.ProcessEnv = pro
     kube,
     clusterName: f.clusterName,
     peers,
+    peerKube,
     table,
     region,
     createTable: f.createTable === true,
@@ -163,14 +179,14 @@ export function buildDaemonOptions(
 ): { options: DaemonOptions; dynamo: DynamoDBClient; close(): void } {
   const clock = deps.clock ?? realClock;
   const log = deps.log ?? createRootLogger({ level: c.logLevel });
-  const cluster = (context: string, name: string): ClusterPort =>
-    new KubernetesCluster({ kubeConfig: c.kube.kubeConfig, context, name, clock, log, ...(c.qps !== undefined ? { qps: c.qps, burst: Math.max(1, Math.ceil(c.qps * 2)) } : {}) });
+  const cluster = (kube: LoadedKubeConfig, context: string, name: string): ClusterPort =>
+    new KubernetesCluster({ kubeConfig: kube.kubeConfig, context, name, clock, log, ...(c.qps !== undefined ? { qps: c.qps, burst: Math.max(1, Math.ceil(c.qps * 2)) } : {}) });
   const dynamo = createDynamoDBClient({ region: c.region, ...(c.endpoint ? { endpoint: c.endpoint } : {}), ...(deps.credentials ? { credentials: deps.credentials } : {}) });
   const peers: Record<string, ClusterPort> = {};
-  for (const [name, ctx] of Object.entries(c.peers)) peers[name] = cluster(ctx, name);
+  for (const [name, ctx] of Object.entries(c.peers)) peers[name] = cluster(c.peerKube, ctx, name);
   const options: DaemonOptions = {
     clusterName: c.clusterName,
-    clusterPort: cluster(c.kube.context, c.clusterName),
+    clusterPort: cluster(c.kube, c.kube.context, c.clusterName),
     peers,
     globalState: new DynamoGlobalState({ client: dynamo, tableName: c.table, clock, log }),
     clock,
@@ -212,6 +228,7 @@ export function registerDaemon(program: Command, out: (s: string) => void): void
     .option('--in-cluster', 'use the pod\'s service account')
     .option('--cluster-name <name>', 'this cluster\'s name, as Failover.spec.targetCluster and the other daemons call it (required)')
     .option('--peer-context <name=context>', 'a peer cluster and its kubeconfig context; Failovers are copied there (repeatable)', collect)
+    .option('--peer-kubeconfig <path>', 'the kubeconfig holding the peer contexts (default: --kubeconfig)')
     .option('--dynamodb-table <name>', 'the global-state table', DEFAULT_TABLE)
     .option('--dynamodb-endpoint <url>', 'a DynamoDB endpoint (DynamoDB Local, dynalite); default: AWS')
     .option('--region <region>', 'the AWS region (default: $AWS_REGION)')

@@ -68,6 +68,8 @@ export class FailoverReconciler {
   private readonly mirrorQueue: WorkQueue;
   private readonly accepted = new Map<string, Accepted>();
   private readonly byFailoverId = new Map<string, string>();
+  /** `namespace/name` of a group → the failover ids of it that this daemon knows. */
+  private readonly byGroup = new Map<string, Set<string>>();
   /** What this process life started (the host restarts these when they have no snapshot). */
   private readonly submitted = new Map<string, Submission>();
   private readonly lastWritten = new Map<string, string>();
@@ -119,12 +121,8 @@ export class FailoverReconciler {
 
   /** Whether a failover of this group runs (not finished) on this cluster. */
   activeFor(groupId: string): boolean {
-    for (const acc of this.accepted.values()) {
-      for (const g of acc.groups) {
-        if (`${g.ref.namespace}/${g.ref.name}` !== groupId) continue;
-        const snap = this.deps.host.snapshot(g.failoverId);
-        if (snap && snap.status === 'active') return true;
-      }
+    for (const id of this.byGroup.get(groupId) ?? []) {
+      if (this.deps.host.snapshot(id)?.status === 'active') return true;
     }
     return false;
   }
@@ -194,7 +192,13 @@ export class FailoverReconciler {
 
   private accept(acc: Accepted): void {
     this.accepted.set(acc.key, acc);
-    for (const g of acc.groups) this.byFailoverId.set(g.failoverId, acc.key);
+    for (const g of acc.groups) {
+      this.byFailoverId.set(g.failoverId, acc.key);
+      const gid = `${g.ref.namespace}/${g.ref.name}`;
+      let ids = this.byGroup.get(gid);
+      if (!ids) this.byGroup.set(gid, (ids = new Set()));
+      ids.add(g.failoverId);
+    }
     const other = acc.role === 'source' ? acc.targetCluster : acc.sourceCluster;
     if (this.deps.peers[other]) this.mirrorQueue.add(acc.key);
     this.statusQueue.add(acc.key);

@@ -149,10 +149,19 @@ export class OperatorHost<TStatus = unknown> {
     return this.up;
   }
 
-  /** Starts the failover (idempotent by failoverId while this life runs it). */
+  /**
+   * Starts the failover (idempotent by failoverId while this life runs it). A process that may have persisted
+   * failovers before must call restart() first (after crash() on a fresh host), so that they are restored rather
+   * than started again.
+   */
   start(sub: Submission): void {
     if (!this.up) throw new Error(`OperatorHost ${this.cluster}: cannot start failover ${sub.failoverId}: the operator is down (call restart() first)`);
     if (this.managed.has(sub.failoverId) || this.finished.has(sub.failoverId)) return;
+    const refused = this.refused.get(sub.failoverId);
+    if (refused) {
+      // Starting afresh would overwrite the snapshot this operator refused to restore: keep it for a person.
+      throw new Error(`OperatorHost ${this.cluster}: will not start failover ${sub.failoverId} again: ${refused.message}`, { cause: refused });
+    }
     const actor = createActor(this.inc.logic, { input: sub.input, ...(this.inc.xstateClock ? { clock: this.inc.xstateClock } : {}) });
     const m: Managed = {
       failoverId: sub.failoverId,
@@ -243,7 +252,7 @@ export class OperatorHost<TStatus = unknown> {
       this.managed.set(key, m);
       report.restored.push(key);
       this.trace('failover.restored', { cluster: this.cluster, failover: key, state: m.lastValue, revision: stored.revision });
-      // MUTANT
+      this.attach(m, false);
     }
     for (const sub of this.opts.pendingRequests?.() ?? []) {
       if (this.life !== life) return report;

@@ -9,6 +9,7 @@ import type { GlobalStatePort } from '../../drivers/globalstate/globalstate.port
 import { rejoinMachine, type OwnershipView, type RejoinStepInput } from '../../machines/failover/rejoin.machine.ts';
 import { ResourceOps, type OpsOptions } from './resource-ops.ts';
 import { stampAt } from './stamp.ts';
+import { withCallRetries } from './resilient.ts';
 
 export interface RejoinDeps {
   cluster: string;
@@ -19,7 +20,8 @@ export interface RejoinDeps {
   concurrencyMax?: number;
 }
 
-export function wireRejoin(deps: RejoinDeps) {
+export function wireRejoin(raw: RejoinDeps) {
+  const deps: RejoinDeps = { ...raw, clusterPort: withCallRetries(raw.clusterPort, raw.clock), globalState: withCallRetries(raw.globalState, raw.clock) };
   const ops = new ResourceOps(deps.clusterPort, deps.clock);
   const log = (groupId: string) => deps.log.child({ groupId, cluster: deps.cluster, chart: 'rejoin' });
   const opsOf = (input: RejoinStepInput, signal: AbortSignal): OpsOptions => ({

@@ -44,6 +44,7 @@ describe('daemon: command line', () => {
     ['a bad --fence-cidr', [...base, '--fence-cidr', 'west=10.300.0.0/16'], /--fence-cidr west=10.300.0.0\/16: "10.300.0.0\/16" is not an IPv4 CIDR/],
     ['a bad --log-level', [...base, '--log-level', 'loud'], /--log-level must be one of/],
     ['a bad --namespace', [...base, '--namespace', 'Shop'], /--namespace must be a DNS label/],
+    ['a missing --peer-kubeconfig', [...base, '--peer-kubeconfig', join(dir, 'nope'), '--peer-context', 'west=west'], /--peer-kubeconfig .*no such file/],
   ];
   for (const [what, args, message] of bad) {
     it(`daemon: cli: ${what} → one line naming the flag, exit 2`, async () => {

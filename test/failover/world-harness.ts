@@ -28,6 +28,11 @@ export interface WorldRun {
   settle(maxMs?: number, afterEvent?: () => void): Promise<void>;
   /** Every snapshot each actor emitted, JSON round-tripped (persisted form), by role. */
   snapshots: Map<string, any[]>;
+  /**
+   * Simulates an operator crash: the actor stops at once (its in-flight steps are abandoned), the process stays
+   * down for `downMs`, then a new actor restores from the last persisted snapshot, as the operator host does.
+   */
+  crash(role: 'source' | 'target', downMs: number): void;
 }
 
 export interface WorldRunOptions {
@@ -41,6 +46,9 @@ export interface WorldRunOptions {
   roles?: Array<'source' | 'target'>;
   policy?: Partial<FailoverPolicy>;
   plan?: FaultPlan;
+  /** A fault profile the plan is derived from (seeded). */
+  profile?: 'none' | 'calm' | 'swarm';
+  horizonMs?: number;
   /** Called after the world is built, before any actor starts (mark parties down, for example). */
   before?: (world: SimWorld) => void;
   force?: boolean;
@@ -48,7 +56,14 @@ export interface WorldRunOptions {
 }
 
 export function startWorldFailover(o: WorldRunOptions = {}): WorldRun {
-  const world = SimWorld.build({ seed: o.seed ?? 1, scenario: scenarioByName(o.scenario ?? 'sample'), crds: crds(), ...(o.plan ? { plan: o.plan } : {}) });
+  const world = SimWorld.build({
+    seed: o.seed ?? 1,
+    scenario: scenarioByName(o.scenario ?? 'sample'),
+    crds: crds(),
+    ...(o.plan ? { plan: o.plan } : {}),
+    ...(o.profile ? { profile: o.profile } : {}),
+    ...(o.horizonMs !== undefined ? { horizonMs: o.horizonMs } : {}),
+  });
   o.before?.(world);
   const k = world.kernel;
   const source = o.source ?? world.scenario.primary;
@@ -72,7 +87,7 @@ export function startWorldFailover(o: WorldRunOptions = {}): WorldRun {
   const root = createRootLogger({ destination: dest, now: () => k.now(), level: 'debug' });
   const roles = o.roles ?? (type === 'planned' ? ['source', 'target'] : ['target']);
   const actors = new Map<string, Actor<ReturnType<typeof wireFailover>>>();
-  for (const role of roles) {
+  const logicFor = (role: 'source' | 'target') => {
     const cluster = role === 'source' ? source : target;
     const peer = role === 'source' ? target : source;
     const caller = `operator/${cluster}`;
@@ -87,10 +102,14 @@ export function startWorldFailover(o: WorldRunOptions = {}): WorldRun {
       fencing: { cidrsOf: (c) => [world.clusterCidr(c)], driver: 'rbd.csi.ceph.com', secret: { name: 'rook-csi-rbd-provisioner', namespace: 'rook-ceph' } },
     });
     const input: FailoverInput = { request, role, cluster, ...(o.policy ? { policy: o.policy } : {}) };
-    const actor = createActor(logic, { input, clock: k.sched.xstateClock });
-    actors.set(role, actor);
+    return { logic, input };
+  };
+  for (const role of roles) {
+    const { logic, input } = logicFor(role);
+    actors.set(role, createActor(logic, { input, clock: k.sched.xstateClock }));
   }
   const snapshots = new Map<string, any[]>();
+  let pendingRestarts = 0;
   for (const [role, a] of actors) {
     const list: any[] = [];
     snapshots.set(role, list);
@@ -103,9 +122,28 @@ export function startWorldFailover(o: WorldRunOptions = {}): WorldRun {
     actors,
     logs: dest.lines,
     snapshots,
+    crash(role, downMs) {
+      const old = actors.get(role)!;
+      const list = snapshots.get(role)!;
+      const last = list[list.length - 1];
+      old.stop();
+      pendingRestarts++;
+      const cluster = role === 'source' ? source : target;
+      k.setDown(`operator/${cluster}`, true);
+      k.sched.after(downMs, 'test.restart', () => {
+        pendingRestarts--;
+        k.setDown(`operator/${cluster}`, false);
+        const { logic, input } = logicFor(role);
+        const restored = createActor(logic, { input, clock: k.sched.xstateClock, snapshot: JSON.parse(JSON.stringify(last)) });
+        restored.subscribe({ next: () => list.push(JSON.parse(JSON.stringify(restored.getPersistedSnapshot()))), error: () => {} });
+        actors.set(role, restored);
+        restored.start();
+      });
+    },
     async settle(maxMs = 30 * 60_000, afterEvent?: () => void) {
       const until = k.now() + maxMs;
-      await k.run({ untilMs: until, stopWhen: () => [...actors.values()].every((a) => a.getSnapshot().status !== 'active'), ...(afterEvent ? { afterEvent } : {}) });
+      const restarting = () => pendingRestarts > 0;
+      await k.run({ untilMs: until, stopWhen: () => !restarting() && [...actors.values()].every((a) => a.getSnapshot().status !== 'active'), ...(afterEvent ? { afterEvent } : {}) });
     },
   };
 }

@@ -265,7 +265,7 @@ describe('failover chart (stub actors)', () => {
       probe: () => (probes++ < 2 ? { own: false, peer: false } : { own: true, peer: true }),
     });
     const phases: string[] = [];
-    h.actor.subscribe((s) => phases.push(deriveFailoverStatus(JSON.parse(JSON.stringify(h.actor.getPersistedSnapshot()))).phase));
+    h.actor.subscribe(() => phases.push(deriveFailoverStatus(JSON.parse(JSON.stringify(h.actor.getPersistedSnapshot()))).phase));
     let messageSeen = '';
     h.actor.subscribe((s) => {
       if (s.hasTag('manualIntervention')) messageSeen = deriveFailoverStatus(s as any).conditions.find((c) => c.type === 'ManualInterventionRequired')?.message ?? '';

@@ -220,6 +220,9 @@ describe('runtime: operator host', () => {
     expect(err).toBeInstanceOf(SnapshotVersionMismatchError);
     expect(err.message).toMatch(/chart version 7.*chart version 8/);
     expect(w8.host.status('f-1')).toBeUndefined();
+    // Starting it afresh would overwrite the refused snapshot: refused too, and the disk keeps version 7.
+    expect(() => w8.host.start({ failoverId: 'f-1', input: { id: 'f-1' } })).toThrow(/will not start failover f-1 again.*chart version 7/);
+    expect(JSON.parse(w8.disk.read('f-1')!.json).machineVersion).toBe(7);
   });
 
   it('operator host: a conflicting entry on disk (a lost write that applied) is adopted and overwritten', async () => {

@@ -20,7 +20,7 @@ const caseArb = fc.record({
   type: fc.constantFrom('planned' as const, 'planned' as const, 'unplanned' as const),
   force: fc.boolean(),
   crash: fc.option(
-    fc.record({ side: fc.constantFrom('source' as const, 'target' as const), atTransition: fc.integer({ min: 1, max: 150 }), downMs: fc.integer({ min: 500, max: 90_000 }) }),
+    fc.record({ side: fc.constantFrom('source' as const, 'target' as const), atTransition: fc.integer({ min: 1, max: 100 }), downMs: fc.integer({ min: 500, max: 90_000 }) }),
     { freq: 2 },
   ),
   stall: fc.option(

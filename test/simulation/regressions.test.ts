@@ -38,6 +38,17 @@ describe('simulation: regressions (open findings, expected to fail until fixed)'
     await check({ seed: 2, scenario: 'generated-10', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned' } });
   });
 
+  it.fails('open: CONSISTENCY source loses its lease in a stall during shutdown, flaps regaining/released 21 times, then fails with the app scaled to 0 on both sides and the lock left in the record (seed=1261396157, generated-3)', async () => {
+    await check({
+      seed: 1261396157,
+      scenario: 'generated-3',
+      profile: 'swarm',
+      failover: { mode: 'CONSISTENCY', type: 'planned' },
+      crashPoints: [{ cluster: 'east', atTransition: 80, downMs: 67049 }],
+      stallPoints: [{ cluster: 'east', atMs: 64541, durationMs: 83212 }],
+    });
+  });
+
   it.fails('open: UPTIME source fails AcquireLock on throttling while the target already promotes (seed=1643118337, generated-48, force, source stall)', async () => {
     await check({
       seed: 1643118337,

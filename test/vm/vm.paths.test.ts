@@ -3,7 +3,7 @@
 // results (done with each kind of output, error) and the outside events; each chart's state nodes are then
 // enumerated and each must be reached by some generated path.
 import { getShortestPaths, getStateNodes } from 'xstate/graph';
-import { createEmptyActor, type AnyActorScope, type AnyStateMachine, type EventObject } from 'xstate';
+import { createEmptyActor, createMachine, type AnyActorScope, type AnyStateMachine, type EventObject } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { cleanupMachine } from '../../machines/vm/cleanup.machine.ts';
 import { failbackMachine } from '../../machines/vm/failback.machine.ts';
@@ -183,6 +183,13 @@ function coverage(machine: AnyStateMachine, inputs: unknown[], outputs: Outputs,
 }
 
 describe('vm charts: generated paths reach every state', () => {
+  it('paths: the coverage check reports a state no event reaches (it can fail)', () => {
+    const m = createMachine({ id: 'probe', initial: 'a', states: { a: { on: { go: 'b' } }, b: { always: 'c' }, c: {}, island: {} } });
+    const r = coverage(m, [undefined], {}, () => null, [{ type: 'go' }]);
+    expect(r.missing).toEqual(['probe.island']);
+    expect(r.reached.has('probe.b')).toBe(true);
+  });
+
   it('paths: step chart (attemptMax=2)', () => {
     const r = coverage(stepMachine, [{ op: 'x', args: {}, retry: { attemptMax: 2, backoffBaseMs: 1, backoffMaxMs: 2 } }], {
       attempt: [{ any: 1 }],

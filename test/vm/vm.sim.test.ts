@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { runVmSimulation, VmSimulationOptionsError, type VmSimulationResult } from '../../simulator/vm-run.ts';
 import type { SimKernel } from '../../simulator/kernel.ts';
+import { createRootLogger, memoryDestination } from '../../src/log.ts';
 
 function ok(r: VmSimulationResult): void {
   expect(r.failure, `${r.replay}\n${JSON.stringify(r.failure)}`).toBeUndefined();
@@ -122,6 +123,22 @@ describe('vm failover on the simulated cloud', () => {
     // The world agrees, and the run reports it as the liveness failure it is.
     expect(r.world.volumes[0].kind).toBe('detached');
     expect(r.failure?.kind).toBe('liveness');
+  });
+
+  it('vm sim: every log line of a job carries its job id and correlation id (pino jobLog child)', async () => {
+    const dest = memoryDestination();
+    const log = createRootLogger({ destination: dest, level: 'debug', now: () => 0 });
+    const r = await runVmSimulation({ seed: 17, operation: 'cleanup', profile: 'calm', log });
+    ok(r);
+    const lines = dest.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThan(20);
+    const correlation = r.jobs[0].correlationId;
+    for (const l of lines) {
+      expect(l.correlationId, JSON.stringify(l)).toBe(correlation);
+      expect(r.jobs.map((j) => j.id)).toContain(l.jobId);
+    }
+    expect(lines.some((l) => l.msg === 'Entered state' && l.state === 'cleaningUp')).toBe(true);
+    expect(lines.some((l) => l.msg === 'Completed step' && typeof l.durationMs === 'number' && l.outcome === 'ok')).toBe(true);
   });
 
   it('vm sim: one seed gives one trace; another seed another', async () => {

@@ -103,8 +103,16 @@ export class ReplicatedWorkloadController extends BaseController {
 
   /** The pods this workload owns, as the controller sees them. */
   pods(namespace: string, name: string): KubeObject[] {
+    // Narrowed by the workload's selector first (the store filters before it copies), so a namespace with
+    // thousands of pods is not copied whole on every reconcile; ownership is still what decides.
+    const owner = this.ctx.store.get({ ...this.gvk, namespace, name });
+    const labelSelector = owner
+      ? Object.entries(selectorLabels(owner))
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',')
+      : '';
     return this.ctx.store
-      .list(Kinds.Pod, { namespace })
+      .list(Kinds.Pod, labelSelector ? { namespace, labelSelector } : { namespace })
       .items.filter((p) => p.metadata.ownerReferences?.some((o) => o.kind === this.kind && o.name === name))
       .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   }

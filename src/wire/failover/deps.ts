@@ -10,6 +10,7 @@ import type { GlobalStatePort, GroupRecord } from '../../../drivers/globalstate/
 import type { RandomPort } from '../../../drivers/random/random.port.ts';
 import type { StepFailure, StepInput, StepOutput } from '../../../machines/failover/failover.types.ts';
 import { failoverLog } from '../../log.ts';
+import { withCallRetries } from '../resilient.ts';
 
 /** How the target fences an unreachable source's storage clients (unplanned failover, csi-addons NetworkFence). */
 export interface FencingConfig {
@@ -72,8 +73,17 @@ export interface StepCtx {
 
 export class FailoverWiring {
   private readonly logs = new Map<string, Logger>();
+  /** The operator's ports, each call retried a few times on a retryable failure (src/wire/resilient.ts). */
+  readonly deps: FailoverDeps;
 
-  constructor(readonly deps: FailoverDeps) {}
+  constructor(raw: FailoverDeps) {
+    this.deps = {
+      ...raw,
+      clusterPort: withCallRetries(raw.clusterPort, raw.clock),
+      globalState: withCallRetries(raw.globalState, raw.clock),
+      ...(raw.peerClusterPort ? { peerClusterPort: raw.peerClusterPort } : {}),
+    };
+  }
 
   /** The clock in whole milliseconds (global state stores integers; a virtual clock may carry fractions). */
   nowMs(): number {

@@ -164,16 +164,24 @@ export function globalStateSteps(w: FailoverWiring) {
   const poll = async (input: StepInput, ctx: StepCtx, check: (record: GroupRecord) => Partial<StepOutput> | undefined | Promise<Partial<StepOutput> | undefined>): Promise<Partial<StepOutput>> => {
     const deadline = nowMs() + input.policy.handoffTimeoutMs;
     let intervalMs = PEER_POLL_FIRST_MS;
+    let lastError: unknown;
     for (let polls = 0; ; polls++) {
-      const record = await requireGroup(w, input, ctx);
-      const hit = await check(record);
-      if (hit) return { ...peerMetrics(record, input.request.failoverId), ...hit };
-      if (sameFailover(record, input.request.failoverId) && record.volumeState?.state === 'FAILED') return { ...peerMetrics(record, input.request.failoverId), observed: 'FAILED' };
-      const h = await historyOf(w, input, ctx.log, ctx.signal);
-      if (h) return { ...peerMetrics(record, input.request.failoverId), observed: endedObservation(h) };
+      try {
+        const record = await requireGroup(w, input, ctx);
+        const hit = await check(record);
+        if (hit) return { ...peerMetrics(record, input.request.failoverId), ...hit };
+        if (sameFailover(record, input.request.failoverId) && record.volumeState?.state === 'FAILED') return { ...peerMetrics(record, input.request.failoverId), observed: 'FAILED' };
+        const h = await historyOf(w, input, ctx.log, ctx.signal);
+        if (h) return { ...peerMetrics(record, input.request.failoverId), observed: endedObservation(h) };
+      } catch (e) {
+        // A failed read is one missed poll, not a failed wait (the wait is bounded by its deadline).
+        if (!(isDriverError(e) && e.retryable) || ctx.signal.aborted) throw e;
+        lastError = e;
+      }
       const now = nowMs();
       if (now >= deadline) {
-        throw new DriverError('Transient', 'engine', input.task, `Timed out after ${input.policy.handoffTimeoutMs}ms (${polls + 1} polls) waiting on the peer operator for ${input.task}`, { reason: 'Timeout' });
+        const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+        throw new DriverError('Transient', 'engine', input.task, `Timed out after ${input.policy.handoffTimeoutMs}ms (${polls + 1} polls) waiting on the peer operator for ${input.task}${why}`, { reason: 'Timeout' });
       }
       await clock.sleep(Math.min(intervalMs, deadline - now), ctx.signal);
       intervalMs = Math.min(PEER_POLL_MAX_MS, intervalMs * PEER_POLL_FACTOR);
@@ -262,6 +270,10 @@ export function globalStateSteps(w: FailoverWiring) {
   };
 
   const release = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    if (input.params.onlyIfEnded === true && !(await historyOf(w, input, ctx.log, ctx.signal))) {
+      ctx.log.info('Kept the lock: the peer operator still finishes the failover');
+      return {};
+    }
     const released = await gs.releaseLock(input.request.groupId, input.leaseToken, { log: ctx.log, signal: ctx.signal });
     ctx.log.info({ released }, released ? 'Released lock' : 'Lock was not held by this failover');
     return {};
@@ -272,7 +284,11 @@ export function globalStateSteps(w: FailoverWiring) {
     return { leaseExpiresAtMs: record.lock?.expiresAtMs };
   };
 
-  /** After a lost lease: win it back if nobody else took the group, or learn that the peer already finished. */
+  /**
+   * After a lost lease: learn whether the failover already ended, and otherwise win the lease back if nobody else
+   * holds the lock. A failover that succeeded needs no lease any more (this side only observes or finishes as the
+   * new owner); one that ended without success must be undone on this side, so the lock is taken for that.
+   */
   const regain = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
     const r = input.request;
     const record = await requireGroup(w, input, ctx);
@@ -282,21 +298,25 @@ export function globalStateSteps(w: FailoverWiring) {
     if (input.expectedVersion !== undefined && record.version !== input.expectedVersion && !ours) {
       throw new DriverError('Conflict', 'engine', 'regainLease', `group ${r.groupId} is at version ${record.version} owned by ${record.ownerCluster}; this failover validated version ${input.expectedVersion}`, { reason: 'Superseded' });
     }
+    const h = await historyOf(w, input, ctx.log, ctx.signal);
     if (lock && lock.leaseToken === input.leaseToken && lock.expiresAtMs >= now) {
       ctx.log.info({ fencingToken: record.fencingToken }, 'Lease still held: refreshed the proof');
-      return { proof: { leaseToken: input.leaseToken, fencingToken: record.fencingToken }, leaseExpiresAtMs: lock.expiresAtMs };
+      const out: Partial<StepOutput> = { proof: { leaseToken: input.leaseToken, fencingToken: record.fencingToken }, leaseExpiresAtMs: lock.expiresAtMs };
+      if (h && h.status !== 'SUCCESS') out.observed = endedObservation(h);
+      return out;
     }
-    const h = await historyOf(w, input, ctx.log, ctx.signal);
-    if (h) return { observed: endedObservation(h) };
     // The peer completed and released the lock (planned failovers): nothing left that needs the lease.
-    if (ours && r.type === 'planned' && (!lock || lock.expiresAtMs < now)) return { observed: 'OWNED' };
-    if (sameFailover(record, r.failoverId) && record.volumeState?.state === 'COMPLETED' && r.mode === 'CONSISTENCY' && input.role === 'source') return { observed: 'COMPLETED' };
+    if (h?.status === 'SUCCESS') return { observed: 'ENDED_SUCCESS' };
+    if (ours && r.type === 'planned') return { observed: 'OWNED' };
     if (lock && lock.expiresAtMs >= now) {
       throw new DriverError('Conflict', 'engine', 'regainLease', `group ${r.groupId} is locked by failover ${lock.failoverId} (${lock.holder}) until ${lock.expiresAtMs}`, { reason: 'Locked' });
     }
     const taken = await gs.acquireLock(r.groupId, { holder: deps.cluster, leaseToken: input.leaseToken, failoverId: r.failoverId, reason: `regained for ${r.failoverName}`, ttlMs: input.policy.leaseTtlMs }, { log: ctx.log, signal: ctx.signal });
     ctx.log.warn({ fencingToken: taken.fencingToken }, 'Regained lock after losing the lease');
-    return { proof: { leaseToken: input.leaseToken, fencingToken: taken.fencingToken }, leaseExpiresAtMs: taken.lock?.expiresAtMs };
+    const out: Partial<StepOutput> = { proof: { leaseToken: input.leaseToken, fencingToken: taken.fencingToken }, leaseExpiresAtMs: taken.lock?.expiresAtMs };
+    if (h) out.observed = endedObservation(h);
+    else if (sameFailover(taken, r.failoverId) && taken.volumeState?.state === 'FAILED') out.observed = 'FAILED';
+    return out;
   };
 
   const probe = fromPromise<ReachabilityOutput, StepInput>(async ({ input, signal }) => {

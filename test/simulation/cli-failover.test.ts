@@ -1,0 +1,55 @@
+// Why: the failover's command line: `failoverctl start` prints the sample failover as a per-stage timeline with
+// its outcome and replay command, `simulate --json` reports each invariant, and bad options end with one line
+// naming the option and exit code 2.
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const saved = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    const code = await main(['node', 'failoverctl', ...args], (s) => void (out += s), (s) => void (err += s));
+    return { code, out, err };
+  } finally {
+    process.exitCode = saved;
+  }
+}
+
+describe('cli: failover simulation', () => {
+  it('cli: start: prints a per-stage timeline, the outcome and the replay command (sample, seed 1)', async () => {
+    const r = await cli('start');
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toMatch(/^Failover [0-9a-f-]+ of shop\/storefront: east -> west \(CONSISTENCY, planned\); seed 1, scenario sample$/);
+    for (const stage of ['Initialization', 'SourceClusterShutdown', 'VolumeTransitionSource', 'VolumeTransitionTarget', 'TargetClusterActivation', 'Completion']) {
+      expect(lines.some((l) => l.trimStart().startsWith(stage)), stage).toBe(true);
+    }
+    expect(lines.some((l) => /^\s+- ScaleDownWorkloads at T\+\d+\.\d{3}s$/.test(l))).toBe(true);
+    expect(r.out).toMatch(/^Outcome: completed after /m);
+    expect(r.out).toMatch(/^Invariants: \d+ held, 0 violated$/m);
+    expect(r.out).toContain('Replay: npx failoverctl simulate --seed 1 --scenario sample --mode CONSISTENCY --type planned --profile calm\n');
+    expect(r.out).not.toMatch(/^seed=1$/m); // no trace
+  });
+
+  it('cli: simulate --json: outcome, per-stage timeline and each invariant held or violated', async () => {
+    const r = await cli('simulate', '--seed', '4', '--scenario', 'sample', '--mode', 'UPTIME', '--type', 'planned', '--profile', 'none', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.outcome).toBe('completed');
+    expect(j.timeline.map((s: { stage: string }) => s.stage)).toContain('TrafficTransition');
+    expect(j.invariants.length).toBeGreaterThan(5);
+    for (const i of j.invariants) expect(['held', 'violated']).toContain(i.result);
+    expect(j.invariants.find((i: { name: string }) => i.name === 'single-writer')).toMatchObject({ kind: 'always', result: 'held' });
+    expect(j.replayHint).toBe('npx failoverctl simulate --seed 4 --scenario sample --mode UPTIME --type planned --profile none');
+  });
+
+  it('cli: simulate: bad failover options end with one line naming the option (exit 2)', async () => {
+    expect(await cli('simulate', '--seed', '1', '--mode', 'FAST')).toMatchObject({ code: 2, err: expect.stringContaining('--mode must be CONSISTENCY or UPTIME, got "FAST"') });
+    expect(await cli('simulate', '--seed', '1', '--type', 'sudden')).toMatchObject({ code: 2, err: expect.stringContaining('--type must be planned or unplanned') });
+    expect(await cli('simulate', '--seed', '1', '--crash-at', 'east-3')).toMatchObject({ code: 2, err: expect.stringContaining('--crash-at must be cluster:transition:downMs') });
+    expect(await cli('simulate', '--seed', '1', '--failover', '--target', 'mars')).toMatchObject({ code: 2, err: expect.stringContaining('failover.target "mars" is not a cluster of scenario sample') });
+    expect(await cli('simulate', '--seed', '1', '--failover', '--crash-at', 'north:1:10')).toMatchObject({ code: 2, err: expect.stringContaining('crashPoints: cluster north runs no side') });
+  });
+});
