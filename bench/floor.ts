@@ -4,11 +4,11 @@
 // much the simulated world (stores, controllers, latencies, faults, invariants, persistence) costs on top.
 import { createActor, fromPromise } from 'xstate';
 import { failoverMachine } from '../machines/failover/failover.machine.ts';
-import type { FailoverInput, FailoverRequest, FailoverRole, StepInput, StepOutput } from '../machines/failover/failover.types.ts';
+import type { FailoverInput, FailoverRequest, FailoverRole, ReachabilityOutput, StepInput, StepOutput } from '../machines/failover/failover.types.ts';
 import { groupIdOf, type FailoverGroupSpec, type WorkloadSpec } from '../machines/failover/group.types.ts';
-import { replicationMachine } from '../machines/replication/replication.machine.ts';
+import { replicationMachine, type RequestStateInput, type VolumeRef, type WaitVolumeInput } from '../machines/replication/replication.machine.ts';
 import type { VolumeView } from '../machines/replication/replication.types.ts';
-import { workloadMachine, type WorkloadView } from '../machines/workload/workload.machine.ts';
+import { workloadMachine, type ScaleInput, type WaitWorkloadInput, type WorkloadView } from '../machines/workload/workload.machine.ts';
 import { runToCompletion } from '../src/wire/children.ts';
 import { mapLimit } from '../src/wire/limit.ts';
 
@@ -24,8 +24,8 @@ const volumesOf = (g: FailoverGroupSpec) => [...new Set(g.workloads.flatMap((w) 
 /** The workload chart with drivers that answer at once: scaled, and converged when waited on. */
 const noopWorkload = workloadMachine.provide({
   actors: {
-    scaleWorkload: fromPromise<WorkloadView, { replicas: number }>(async ({ input }) => ({ exists: true, specReplicas: input.replicas, readyReplicas: 0, atMs: NOW_MS })),
-    waitForWorkload: fromPromise<WorkloadView, { replicas: number }>(async ({ input }) => ({ exists: true, specReplicas: input.replicas, readyReplicas: input.replicas, atMs: NOW_MS })),
+    scaleWorkload: fromPromise<WorkloadView, ScaleInput>(async ({ input }) => ({ exists: true, specReplicas: input.replicas, readyReplicas: 0, atMs: NOW_MS })),
+    waitForWorkload: fromPromise<WorkloadView, WaitWorkloadInput>(async ({ input }) => ({ exists: true, specReplicas: input.replicas, readyReplicas: input.replicas, atMs: NOW_MS })),
     waitUntil: fromPromise<{ atMs: number }, { atMs: number }>(() => never()),
   },
 });
@@ -33,9 +33,9 @@ const noopWorkload = workloadMachine.provide({
 /** The replication chart with drivers that answer at once: observed not yet there, asked, then reached. */
 const noopReplication = replicationMachine.provide({
   actors: {
-    observeVolume: fromPromise<VolumeView, { namespace: string; name: string }>(async () => ({ exists: true, atMs: NOW_MS, state: 'Unknown', generation: 2, observedGeneration: 1 })),
-    requestState: fromPromise<VolumeView, { state: string }>(async () => ({ exists: true, atMs: NOW_MS, generation: 2, observedGeneration: 1 })),
-    waitForVolume: fromPromise<VolumeView, { desired: 'primary' | 'secondary' }>(async ({ input }) => ({
+    observeVolume: fromPromise<VolumeView, VolumeRef>(async () => ({ exists: true, atMs: NOW_MS, state: 'Unknown', generation: 2, observedGeneration: 1 })),
+    requestState: fromPromise<VolumeView, RequestStateInput>(async () => ({ exists: true, atMs: NOW_MS, generation: 2, observedGeneration: 1 })),
+    waitForVolume: fromPromise<VolumeView, WaitVolumeInput>(async ({ input }) => ({
       exists: true,
       atMs: NOW_MS,
       spec: input.desired,
@@ -114,7 +114,7 @@ export const noopFailoverLogic = failoverMachine.provide({
     renewLease: step((i) => ({ leaseExpiresAtMs: NOW_MS + i.policy.leaseTtlMs })),
     regainLease: step(),
     waitUntil: fromPromise(() => never()),
-    probeReachability: fromPromise(async () => ({ atMs: NOW_MS, own: true, peer: true, globalState: true })),
+    probeReachability: fromPromise<ReachabilityOutput, StepInput>(async () => ({ atMs: NOW_MS, own: true, peer: true, globalState: true })),
     disableNetwork: step(),
     enableNetwork: step(),
     disableFlux: step(),

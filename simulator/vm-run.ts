@@ -28,7 +28,7 @@ import { cloudInvariants } from './cloudstack/cloud.invariants.ts';
 import type { FaultProfile } from './faults.ts';
 import { InvariantViolation, SimKernel, type InvariantResult } from './kernel.ts';
 import { SimProcess } from './process.ts';
-import { SimSourceVmDirectory } from './vm-directory.ts';
+import { SimSourceVmDirectory } from '../drivers/appliance/appliance.sim.ts';
 import { SimVolumeDaemon } from './volumedaemon/daemon.ts';
 
 /** The engine runs on the replication appliance (sendense's OMA): its process is the `appliance` party. */

@@ -27,6 +27,9 @@ import {
 /** Bump on any change of states or context: stored with every persisted snapshot. */
 export const FAILOVER_MACHINE_VERSION = 1;
 
+/** Abort-policy tasks get this many times `attemptMax` attempts before they give up. */
+export const ABORT_ATTEMPT_FACTOR = 3;
+
 /** Errors kept in context (newest last). */
 export const ERRORS_KEPT_MAX = 10;
 
@@ -142,9 +145,9 @@ export const failoverSetup = setup({
   guards: {
     isBranch: ({ context }, params: { branch: string }) => failoverInputProblems(inputOfContext(context)).length === 0 && branchKeyOf(context) === params.branch,
     /** The failure may pass if tried again, and this step has attempts left. */
-    canRetry: ({ context, event }) => {
+    canRetry: ({ context, event }, params?: { attemptFactor?: number }) => {
       const e = errorOf('step', (event as { error?: unknown }).error);
-      return isRetryable(e) && context.attempt + 1 < context.policy.attemptMax;
+      return isRetryable(e) && context.attempt + 1 < context.policy.attemptMax * (params?.attemptFactor ?? 1);
     },
     /** The lease is gone: every side effect must stop. */
     leaseLostError: ({ event }) => isLeaseLost(errorOf('step', (event as { error?: unknown }).error)),
@@ -166,6 +169,11 @@ export const failoverSetup = setup({
     peerSucceeded: ({ event }) => {
       const o = (event as { output?: StepOutput }).output?.observed;
       return o === 'OWNED' || o === 'ENDED_SUCCESS' || o === 'COMPLETED';
+    },
+    /** A source that finds the failover already succeeded has nothing left to do (the target finishes as the owner). */
+    sourceSeesSuccess: ({ context, event }) => {
+      const o = (event as { output?: StepOutput }).output?.observed;
+      return context.role === 'source' && context.rollback === undefined && (o === 'OWNED' || o === 'ENDED_SUCCESS' || o === 'COMPLETED');
     },
     /** The regain found the failover ended without success while this side was still working: undo this side. */
     peerFailedWhileWorking: ({ context, event }) => {
@@ -191,7 +199,7 @@ export const failoverSetup = setup({
       const e = errorOf(params.op, raw);
       const at = Math.max(context.lastUpdateMs, errorAtMs(raw, context.lastUpdateMs));
       // Capped: a loop that keeps retrying (regaining the lease) stays at the longest backoff.
-      const attempt = Math.min(context.attempt + 1, context.policy.attemptMax);
+      const attempt = Math.min(context.attempt + 1, context.policy.attemptMax * ABORT_ATTEMPT_FACTOR);
       return {
         lastError: e,
         errors: keepErrors(context.errors, e),
@@ -424,7 +432,9 @@ function taskState(branch: BranchPlan, place: TaskPlace, next: string): Cfg {
 
   const onError: Cfg[] = [];
   if (inLease) onError.push({ guard: 'leaseLostError', target: leaseLost, actions: ['recordLeaseLost'] });
-  onError.push({ guard: 'canRetry', target: 'backingOff', actions: [{ type: 'recordFailure', params: { op } }] });
+  // Nothing is at stake while an abort-policy task (validation, the lock, waiting for the peer) retries: give it a larger budget.
+  const attemptFactor = plan.policy === 'abort' && place.group !== 'abort' ? ABORT_ATTEMPT_FACTOR : 1;
+  onError.push({ guard: { type: 'canRetry', params: { attemptFactor } }, target: 'backingOff', actions: [{ type: 'recordFailure', params: { op } }] });
   if (place.group === 'abort') {
     // Best effort bookkeeping on the way to `failed`: a spent retry budget moves on.
     onError.push({ target: next, actions: [{ type: 'recordFailure', params: { op } }] });
@@ -613,6 +623,7 @@ function branchState(branch: BranchPlan): Cfg {
             src: 'regainLease',
             input: ({ context }: { context: FailoverContext }) => infraInputOf(context, 'RegainLease'),
             onDone: [
+              { guard: 'sourceSeesSuccess', target: FINAL.completed, actions: ['markLeaseReleased'] },
               { guard: 'peerSucceeded', target: abs(branch, `${workPath}.hist`), actions: ['markLeaseReleased'] },
               {
                 guard: 'peerFailedWhileWorking',

@@ -404,6 +404,9 @@ const uptimeTarget: BranchPlan = {
       tasks: [
         t('waitingForCompletion', 'WaitForFailoverCompletion', 'waitForPeer', 'forward', {
           params: { awaiting: ['OWNED'] },
+          // The window stays declared until ownership moves, which the source does only after it is demoted: the
+          // source may still be anywhere before its deactivation (even finishing its lock) while this side waits.
+          tags: ['dualPrimaryWindow'],
           // The source gave up after this side took traffic (it never deactivated): hand the group back to it.
           outcomes: { OWNED: 'next', ENDED_SUCCESS: 'next', FAILED: 'rollback', ENDED_FAILED: 'rollback', ENDED_ROLLED_BACK: 'rollback' },
         }),

@@ -50,7 +50,10 @@ export function isRetryable(e: StepError): boolean {
   return e.kind === 'Transient' || e.kind === 'Throttled' || e.kind === 'Conflict';
 }
 
-/** The lease is gone (expired, or another failover holds the lock): every side effect must stop. */
+/**
+ * The lease is gone (expired, or another failover holds the lock) or the group moved on under a newer failover
+ * (Superseded): every side effect must stop.
+ */
 export function isLeaseLost(e: StepError): boolean {
-  return e.kind === 'Conflict' && (e.reason === 'LeaseLost' || e.reason === 'StaleFencingToken');
+  return e.kind === 'Conflict' && (e.reason === 'LeaseLost' || e.reason === 'StaleFencingToken' || e.reason === 'Superseded');
 }

@@ -140,6 +140,8 @@ export interface SourceVmRecord {
   };
   /** `ready_for_failover`, `failed_over_test`, `failed_over_live`, … as the appliance tracks it. */
   contextStatus: string;
+  /** The appliance's own jobs on this VM that have not ended (a replication sync under way …); none when absent. */
+  activeJobs?: { id: string; type: string; status: string }[];
 }
 
 /** A deployed VM's part in a failover, from its name (machines/vm/vm.names.ts: `<name>-test`, `<name>-live`). */

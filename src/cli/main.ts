@@ -15,7 +15,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .configureOutput({ writeOut: out, writeErr: err });
   registerSimulate(program, out);
   registerWorldServe(program, out);
-  registerVm(program, out);
+  registerVm(program, out, err);
   registerDaemon(program, out);
   program
     .command('start')

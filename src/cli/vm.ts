@@ -1,7 +1,8 @@
 // Why: `failoverctl vm …`, the operator's commands for replicated VMs on CloudStack: test failover, cleanup,
-// live failover and failback. They run against the simulated cloud (one seed builds the world and its faults, so
-// any run replays exactly), print the plan with the readiness score before anything changes, then one line per
-// job status or step change with the progress, and end with where everything is.
+// live failover and failback. By default they run against the simulated cloud (one seed builds the world and its
+// faults, so any run replays exactly); with --cloudstack-url and the other deployment flags they run against a
+// real deployment (vm-deployment.ts). They print the plan with the readiness score before anything changes, then
+// one line per job status or step change with the progress, and end with where everything is.
 import type { Command } from 'commander';
 import { StepName, vmStepName } from '../../machines/vm/vm.steps.ts';
 import type { FaultProfile } from '../../simulator/faults.ts';
@@ -9,10 +10,12 @@ import { planVmSimulation, runVmSimulation, VmSimulationOptionsError, type VmPla
 import type { JobLogChange, VmOperationName } from '../wire/vm-failover.ts';
 import type { FailoverPlan, ReadinessReport } from '../../machines/vm/vm.types.ts';
 import { parseSeed, UsageError } from './usage-error.ts';
+import { addDeploymentOptions, resolveDeployment, type DeploymentFlags } from './vm-deployment.ts';
+import { listDeploymentVms, runDeploymentCommand } from './vm-deployment-command.ts';
 
 const PROFILES: readonly FaultProfile[] = ['none', 'calm', 'swarm'];
 
-interface VmCliOptions {
+interface VmCliOptions extends DeploymentFlags {
   vm?: string;
   seed?: string;
   profile?: string;
@@ -104,8 +107,14 @@ export function formatSummary(r: VmSimulationResult): string {
 /** A run ends well when the operation did what it was asked and every invariant held. */
 const SUCCESS: Record<VmOperationName, string> = { 'test-failover': 'testRunning', cleanup: 'cleanedUp', failover: 'failedOver', failback: 'failedBack' };
 
-async function runVmCommand(operation: VmOperationName, opts: VmCliOptions, out: (s: string) => void): Promise<void> {
+async function runVmCommand(operation: VmOperationName, opts: VmCliOptions, out: (s: string) => void, err: (s: string) => void, cmd?: Command): Promise<void> {
   if (!opts.vm) throw new UsageError('--vm ID is required (the replicated VM, e.g. vm-1001)');
+  const deployment = resolveDeployment(opts, process.env, cmd);
+  if (deployment) {
+    const testDurationMs = opts.duration !== undefined ? parseDuration('--duration', opts.duration) : undefined;
+    if (testDurationMs !== undefined && operation !== 'test-failover') throw new UsageError('--duration applies to test-failover only (the test is cleaned up by itself when it passes)');
+    return runDeploymentCommand(operation, deployment, { vmId: opts.vm, ...(opts.json ? { json: true } : {}), ...(opts.dryRun ? { dryRun: true } : {}), ...(testDurationMs !== undefined ? { testDurationMs } : {}) }, { out, err });
+  }
   const seed = parseSeed(opts.seed ?? '1');
   const profile = (opts.profile ?? 'none') as FaultProfile;
   if (!PROFILES.includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}, got "${opts.profile}"`);
@@ -137,8 +146,10 @@ async function runVmCommand(operation: VmOperationName, opts: VmCliOptions, out:
   }
 }
 
-export function registerVm(program: Command, out: (s: string) => void): void {
-  const vm = program.command('vm').description('Replicated VMs on CloudStack (against the simulated cloud): test failover, cleanup, live failover, failback.');
+export function registerVm(program: Command, out: (s: string) => void, err: (s: string) => void = (s) => void process.stderr.write(s)): void {
+  const vm = program
+    .command('vm')
+    .description('Replicated VMs on CloudStack: test failover, cleanup, live failover, failback. Against the simulated cloud by default; against a deployment with --cloudstack-url and the other deployment flags.');
   const ops: Array<[VmOperationName, string]> = [
     ['test-failover', 'Fail a VM over as a test: a test VM runs on the replicated volumes until cleanup.'],
     ['cleanup', 'End a test failover (run first in the simulated world): the test VM goes, the volumes are reverted and return to the appliance.'],
@@ -157,13 +168,17 @@ export function registerVm(program: Command, out: (s: string) => void): void {
       .option('--data-disks <n>', 'data disks per replicated VM in the simulated world (default: from the seed)')
       .option('--json', 'print one JSON object');
     if (name === 'test-failover') c.option('--duration <d>', 'end the test by itself after this long (e.g. 30m): auto-cleanup');
-    c.action((opts: VmCliOptions) => runVmCommand(name, opts, out));
+    addDeploymentOptions(c);
+    c.action((opts: VmCliOptions, cmd: Command) => runVmCommand(name, opts, out, err, cmd));
   }
-  vm.command('list')
-    .description('List the VMs the simulated appliance replicates, with their readiness for a test failover.')
+  const list = vm
+    .command('list')
+    .description('List the VMs the appliance replicates (simulated by default), with their readiness for a test failover.')
     .option('--seed <n>', 'the root seed of the simulated world', '1')
-    .option('--json', 'print one JSON object')
-    .action(async (opts: { seed?: string; json?: boolean }) => {
+    .option('--json', 'print one JSON object');
+  addDeploymentOptions(list).action(async (opts: { seed?: string; json?: boolean } & DeploymentFlags, cmd: Command) => {
+      const deployment = resolveDeployment(opts, process.env, cmd);
+      if (deployment) return listDeploymentVms(deployment, opts.json === true, { out, err });
       const seed = parseSeed(opts.seed ?? '1');
       const first = await planVmSimulation({ seed, operation: 'test-failover' });
       const rows = [];

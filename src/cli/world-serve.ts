@@ -1,6 +1,7 @@
 // Why: `failoverctl world serve` builds the simulated world from a seed and serves it to real clients: each
 // cluster's Kubernetes API on its own loopback port (with a kubeconfig, one context per cluster, so kubectl
-// works), and dynalite for the global state, until Ctrl-C. Virtual time follows the wall clock at --speed.
+// works), dynalite for the global state, and the simulated cloud for VM failover (CloudStack, the Volume Daemon,
+// the appliance; world-serve-cloud.ts), until Ctrl-C. Virtual time follows the wall clock at --speed.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -16,6 +17,7 @@ import { loadCrds } from '../crds.ts';
 import { startDynalite } from '../dynalite.ts';
 import { runRealtime, type RealtimeDriver } from '../sim-realtime.ts';
 import { parseSeed, UsageError } from './usage-error.ts';
+import { VM_CLOUD_SERVICES } from './world-serve-cloud.ts';
 
 export interface WorldServeOptions {
   seed: number;
@@ -95,8 +97,8 @@ export const dynamoDbService: WorldServiceStarter = async ({ options }) => {
   ];
 };
 
-/** The services `world serve` starts, in order. Add CloudStack and the Volume Daemon here. */
-export const WORLD_SERVICES: WorldServiceStarter[] = [kubernetesService, dynamoDbService];
+/** The services `world serve` starts, in order: Kubernetes, DynamoDB, then CloudStack, the Volume Daemon and the appliance. */
+export const WORLD_SERVICES: WorldServiceStarter[] = [kubernetesService, dynamoDbService, ...VM_CLOUD_SERVICES];
 
 export interface ServedWorld {
   world: SimWorld;
@@ -174,7 +176,7 @@ export function registerWorldServe(program: Command, out: (s: string) => void): 
   const world = program.commands.find((c) => c.name() === 'world') ?? program.command('world').description('The simulated world.');
   world
     .command('serve')
-    .description('Serve the simulated world to real clients: a Kubernetes API per cluster (with a kubeconfig for kubectl) and DynamoDB (dynalite), until stopped.')
+    .description('Serve the simulated world to real clients: a Kubernetes API per cluster (with a kubeconfig for kubectl), DynamoDB (dynalite), CloudStack (with its API and secret keys), the Volume Daemon and the replication appliance API, until stopped.')
     .option('--seed <n>', 'the root seed (a non-negative integer)', '1')
     .option('--scenario <name>', 'the built-in scenario', DEFAULT_SCENARIO)
     .option('--kubeconfig-out <path>', 'where to write the kubeconfig', DEFAULT_KUBECONFIG_OUT)

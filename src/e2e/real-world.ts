@@ -61,6 +61,8 @@ export interface RealDrivers {
   servers: Array<{ cluster: string; caller: string; server: KubeApiServer }>;
   /** Every server's request counts, summed. */
   kubeStats(): KubeRequestStats;
+  /** Request counts per cluster (summed over the operators calling it). */
+  kubeStatsByCluster(): Record<string, KubeRequestStats>;
   dynamoStats(): DynamoRequestStats;
   resetStats(): void;
   /** Where dynalite and the simulated store answered the same write differently (empty when they agree). */
@@ -153,6 +155,7 @@ export async function startRealDrivers(world: SimWorld, opts: RealDriversOptions
       ports,
       servers,
       kubeStats: () => sumKubeStats(servers.map((s) => s.server.stats())),
+      kubeStatsByCluster: () => Object.fromEntries(clusters.map((c) => [c, sumKubeStats(servers.filter((s) => s.cluster === c).map((s) => s.server.stats()))])),
       dynamoStats: () => JSON.parse(JSON.stringify(dynamoCounts)) as DynamoRequestStats,
       resetStats: () => {
         for (const s of servers) s.server.resetStats();

@@ -36,7 +36,7 @@ import type {
 } from '../../machines/vm/vm.types.ts';
 import { vmLifecycleMachine } from '../../machines/vm/vm-lifecycle.machine.ts';
 import { volumeLifecycleMachine } from '../../machines/vm/volume-lifecycle.machine.ts';
-import type { SourceVmDirectory } from './vm-directory.ts';
+import type { SourceVmDirectory } from '../../drivers/appliance/appliance.port.ts';
 
 // The charts restate the job log's statuses (machines/ cannot import drivers/): keep the two identical.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -143,6 +143,8 @@ export class VmOperations {
     const rec = await directory.getVm(args.vmId, { log });
     const appliance = await this.applianceVm(log);
     const active = (await jl.listJobs({ vmId: args.vmId, activeOnly: true }, { log })).filter((j) => j.id !== args.jobId).map((j) => j.id);
+    // The appliance's own jobs on the VM (a replication sync under way …) count as active too.
+    for (const j of rec?.activeJobs ?? []) if (j.id !== args.jobId && !active.includes(j.id)) active.push(j.id);
     const facts: ValidationFacts = { vmId: args.vmId, volumes: [], activeJobIds: active, networks: [], nowMs: clock.now() };
     if (appliance) facts.appliance = { vmId: appliance.id, state: appliance.state, zoneId: appliance.zoneId };
     const leftovers = { vmIds: [] as string[], snapshotNames: [] as string[] };

@@ -2,6 +2,7 @@
 // return, an operator crash restored from its persisted snapshot, and a handful of seeds with the calm fault
 // profile. The world's state is asserted: one writer, history once, the lock released.
 import { describe, expect, it } from 'vitest';
+import { Kinds } from '../../drivers/cluster/cluster.port.ts';
 import { deriveFailoverStatus, dualPrimaryWindowOpen, statePaths } from '../../machines/failover/failover.status.ts';
 import { sampleGroup } from '../machines/failover.harness.ts';
 import { isActive, isStandingBy, scenarioReplicas, siteFacts } from './world-facts.ts';
@@ -135,4 +136,76 @@ describe('failover: world under faults', () => {
       }
     });
   }
+});
+
+describe('failover: a stale actor never writes after the group moved on', () => {
+  it('failover: unplanned after a crashed planned failover: the restored source stops (Superseded) without writing, then rejoins', async () => {
+    const { createActor } = await import('xstate');
+    const { wireFailover } = await import('../../src/wire/cluster-failover.ts');
+    const { wireRejoin } = await import('../../src/wire/rejoin.ts');
+    const { simClock } = await import('../../drivers/clock/clock.sim.ts');
+    const { simRandom } = await import('../../drivers/random/random.sim.ts');
+    const { silentLogger } = await import('../../src/log.ts');
+    // A planned failover whose source operator (and API server) die during the source shutdown.
+    const run = startWorldFailover({ mode: 'CONSISTENCY', roles: ['source'], failoverId: 'fo-planned' });
+    const { world } = run;
+    const k = world.kernel;
+    let crashedAt = -1;
+    run.actors.get('source')!.subscribe((s) => {
+      if (crashedAt < 0 && statePaths(s.value).some((p) => p.endsWith('disablingFlux.running'))) {
+        crashedAt = k.now();
+        k.sched.after(1, 'test.crash', () => {
+          k.setDown('apiserver/east', true);
+          run.crash('source', 10 * 60_000);
+        });
+      }
+    });
+    // West fails over alone (unplanned) while east is gone.
+    const unplanned = { ...run.request, failoverId: 'fo-unplanned', failoverName: 'east-is-gone', type: 'unplanned' as const, requestedAtMs: k.now() };
+    let target: any;
+    k.sched.after(5_000, 'test.unplanned', () => {
+      target = createActor(
+        wireFailover({
+          cluster: 'west',
+          clusterPort: world.clusterPort('west', 'operator/west'),
+          peerClusterPort: world.clusterPort('east', 'operator/west'),
+          globalState: world.globalStatePort('operator/west'),
+          clock: simClock(k.sched),
+          random: simRandom(k.prng.stream('random/west')),
+          log: silentLogger,
+          fencing: { cidrsOf: (c) => [world.clusterCidr(c)], driver: 'rbd.csi.ceph.com' },
+        }),
+        { input: { request: { ...unplanned, requestedAtMs: k.now() }, role: 'target', cluster: 'west' }, clock: k.sched.xstateClock },
+      ).start();
+    });
+    await k.run({ untilMs: k.now() + 5 * 60_000, stopWhen: () => target?.getSnapshot().status === 'done' });
+    expect(crashedAt).toBeGreaterThan(0);
+    expect(target.getSnapshot().output).toEqual({ outcome: 'completed' });
+    expect(world.globalState.getGroup(run.request.groupId)).toMatchObject({ ownerCluster: 'west', version: 2 });
+
+    // East's API server comes back; its operator restarts later and restores the stale planned failover.
+    k.setDown('apiserver/east', false);
+    const eastVersions = () => {
+      const g = run.request.group;
+      return JSON.stringify(
+        g.workloads.flatMap((w) => [world.workload('east', w.kind, 'shop', w.name)?.metadata.resourceVersion, ...w.volumeReplications.map((vr) => world.get('east', { ...Kinds.VolumeReplication, namespace: 'shop', name: vr })?.metadata.resourceVersion)]),
+      );
+    };
+    const before = eastVersions();
+    await run.settle(30 * 60_000);
+    const stale = run.actors.get('source')!.getSnapshot();
+    expect(stale.output).toEqual({ outcome: 'failed' });
+    expect(deriveFailoverStatus(stale as any).conditions.find((c) => c.type === 'Failed')).toMatchObject({ reason: 'Superseded' });
+    // The restored actor changed nothing on east's workloads or volumes.
+    expect(eastVersions()).toBe(before);
+
+    const rejoin = createActor(
+      wireRejoin({ cluster: 'east', clusterPort: world.clusterPort('east', 'operator/east'), globalState: world.globalStatePort('operator/east'), clock: simClock(k.sched), log: silentLogger }),
+      { input: { groupId: run.request.groupId, group: run.request.group, cluster: 'east' }, clock: k.sched.xstateClock },
+    ).start();
+    await k.run({ untilMs: k.now() + 10 * 60_000, stopWhen: () => rejoin.getSnapshot().status !== 'active' });
+    expect(rejoin.getSnapshot().output).toMatchObject({ outcome: 'stoodDown' });
+    expect(isStandingBy(siteFacts(world, 'east'))).toBe(true);
+    for (const vr of vrNames(run)) expect(world.primaryHolders('shop', vr)).toEqual(['west']);
+  });
 });

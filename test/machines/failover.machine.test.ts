@@ -97,7 +97,7 @@ describe('failover chart (stub actors)', () => {
     expect(roundTrip(s).context.outcome).toBe('completed');
   });
 
-  it('failover: uptime: the dual-primary window is declared from target promotion until the source is demoted', async () => {
+  it('failover: uptime: the dual-primary window is declared on the target from promotion until ownership moved', async () => {
     const t = startHarness({ input: (k) => ({ request: sampleRequest(k, { mode: 'UPTIME' }), role: 'target', cluster: 'west' }) });
     const tagged = new Map<string, boolean>();
     t.actor.subscribe((s) => tagged.set(leafPath(s.value), s.hasTag('dualPrimaryWindow')));
@@ -107,7 +107,8 @@ describe('failover chart (stub actors)', () => {
     expect(tag('joiningLease')).toBe(false);
     expect(tag('promotingVolumes')).toBe(true);
     expect(tag('markingTrafficSwitched')).toBe(true);
-    expect(tag('waitingForCompletion')).toBe(false);
+    expect(tag('waitingForCompletion')).toBe(true);
+    expect(tag('resumingCronJobs')).toBe(false);
   });
 
   it('failover: unplanned: target locks, fences the source, transfers ownership without it, force-promotes', async () => {
@@ -241,6 +242,20 @@ describe('failover chart (stub actors)', () => {
     expect(snap.context.proof.fencingToken).toBe(2);
   });
 
+  it('failover: lease: a source that loses the lease and finds the failover already succeeded completes (no write)', async () => {
+    const h = startHarness({
+      input: (k) => ({ request: sampleRequest(k), role: 'source', cluster: 'east' }),
+      script: { [`${W}.volumeTransitionSource.markingReadyForPromotion`]: [leaseLost()] },
+      regain: [{ ok: { observed: 'ENDED_SUCCESS', proof: undefined } }],
+    });
+    await h.settle();
+    expect(h.calls.filter((c) => c.endsWith('markingReadyForPromotion'))).toHaveLength(1);
+    expect(tasksOf(h)).not.toContain(`${W}.completion.waitingForCompletion`);
+    const snap = roundTrip(h);
+    expect(snap.context.outcome).toBe('completed');
+    expect(snap.context.leaseReleased).toBe(true);
+  });
+
   it('failover: lease: another failover holds the lock: the failover stops with LeaseLost and no more side effects', async () => {
     const h = startHarness({
       input: (k) => ({ request: sampleRequest(k), role: 'source', cluster: 'east' }),
@@ -298,7 +313,7 @@ describe('failover chart (stub actors)', () => {
       script: { [`${W}.volumeTransitionTarget.waitingForPromotion`]: [fatal('promotion refused')] },
     });
     await t.settle();
-    expect(unique(tasksOf(t)).slice(-3)).toEqual([`${W}.rollingBack.demotingVolumes`, `${W}.rollingBack.waitingForDemotion`, `${W}.rollingBack.markingFailed`]);
+    expect(unique(tasksOf(t)).slice(-4)).toEqual([`${W}.rollingBack.demotingVolumes`, `${W}.rollingBack.waitingForDemotion`, `${W}.rollingBack.markingFailed`, `${W}.rollingBack.releasingLock`]);
     expect(roundTrip(t).context.outcome).toBe('rolledBack');
     const s = startHarness({
       input: (k) => ({ request: sampleRequest(k), role: 'source', cluster: 'east' }),
@@ -321,13 +336,14 @@ describe('failover chart (stub actors)', () => {
     expect(roundTrip(h).context.outcome).toBe('rolledBack');
   });
 
-  it('failover: validation: a refused precondition records history FAILED, releases the lock and fails', async () => {
+  it('failover: validation: a refused precondition records history FAILED, then releases the lock, and fails', async () => {
     const h = startHarness({
       input: (k) => ({ request: sampleRequest(k), role: 'source', cluster: 'east' }),
       script: { 'initialization.validating': [{ fail: { kind: 'Invalid', reason: 'ValidationFailed', message: 'group shop/shop is suspended: resume it, or set force' } }] },
     });
     await h.settle();
-    expect(unique(tasksOf(h))).toEqual(['initialization.validating', 'aborting.releasingLock', 'aborting.recordingHistory']);
+    // History first, then the lock: whoever finds the lock free also finds the failover ended.
+    expect(unique(tasksOf(h))).toEqual(['initialization.validating', 'aborting.recordingHistory', 'aborting.releasingLock']);
     const status = deriveFailoverStatus(roundTrip(h));
     expect(status).toMatchObject({ phase: 'Failed', status: 'FAILED', outcome: 'failed' });
     expect(status.conditions.find((c) => c.type === 'Failed')).toMatchObject({ reason: 'ValidationFailed' });
