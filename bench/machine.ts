@@ -7,6 +7,8 @@ export interface MachineInfo {
   memoryGb: number;
   node: string;
   platform: string;
+  /** 1-minute load average when the run started (other processes share the cores). */
+  loadAverageAtStart: number;
 }
 
 export function machineInfo(): MachineInfo {
@@ -17,6 +19,7 @@ export function machineInfo(): MachineInfo {
     memoryGb: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    loadAverageAtStart: round(os.loadavg()[0], 2),
   };
 }
 
@@ -37,6 +40,12 @@ export function rssSampler(everyMs = 50): { stop(): { peakMb: number; lastMb: nu
       return { peakMb: mb(peak), lastMb: mb(last) };
     },
   };
+}
+
+/** Collects garbage first when node runs with --expose-gc (npm run bench does), so heap figures are live data. */
+export function heapUsedMb(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return mb(process.memoryUsage().heapUsed);
 }
 
 export const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;

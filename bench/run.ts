@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo, round } from './machine.ts';
@@ -32,17 +33,19 @@ function envInt(name: string, dflt: number): number {
 }
 
 const cfg = {
-  simRuns: envInt('BENCH_SIM_RUNS', 20),
+  simRuns: envInt('BENCH_SIM_RUNS', 40),
   simWarmup: envInt('BENCH_SIM_WARMUP', 3),
-  floorRuns: envInt('BENCH_FLOOR_RUNS', 300),
+  floorRuns: envInt('BENCH_FLOOR_RUNS', 500),
   floorWarmup: envInt('BENCH_FLOOR_WARMUP', 30),
   rtoSizes: (process.env.BENCH_RTO_SIZES ?? '10,100,1000').split(',').map(Number),
   /** Sizes at or above this run in a child process on the other core. */
   rtoChildFrom: envInt('BENCH_RTO_CHILD_FROM', 500),
-  requestSeeds: envInt('BENCH_REQUEST_SEEDS', 2),
+  requestSeeds: envInt('BENCH_REQUEST_SEEDS', 3),
   concurrent: envInt('BENCH_CONCURRENT', 100),
   idleGroups: envInt('BENCH_IDLE_GROUPS', 1_000),
-  idleWindowMs: envInt('BENCH_IDLE_WINDOW_MS', 8_000),
+  /** One heartbeat interval (30 s): every group beats exactly once in the window. */
+  idleWindowMs: envInt('BENCH_IDLE_WINDOW_MS', 30_000),
+  idleBaselineWindowMs: envInt('BENCH_IDLE_BASELINE_WINDOW_MS', 10_000),
 };
 for (const s of cfg.rtoSizes) {
   if (!Number.isInteger(s) || s < 1) {
@@ -118,8 +121,8 @@ async function main() {
   let idle;
   if (cfg.idleGroups > 0) {
     log(`idle: daemons holding ${cfg.idleGroups} groups`);
-    idle = await measureIdle({ groups: cfg.idleGroups, warmMs: 2_000, windowMs: cfg.idleWindowMs, log });
-    log(`idle: CPU share ${idle.cpuShare} (world alone ${idle.baselineCpuShare}), RSS ${idle.rssMb} MB`);
+    idle = await measureIdle({ groups: cfg.idleGroups, warmMs: 2_000, windowMs: cfg.idleWindowMs, baselineWindowMs: cfg.idleBaselineWindowMs, log });
+    log(`idle: CPU share ${idle.cpuShare} (world alone ${idle.baselineCpuShare}), RSS ${idle.rssMb} MB, daemons' heap ${idle.daemonsHeapUsedMb} MB`);
   }
 
   const rtoErrors: string[] = [];
@@ -140,9 +143,11 @@ async function main() {
     timestamp: new Date().toISOString(),
     machine,
     durationMs: Math.round(performance.now() - started),
+    loadAverageAtEnd: round(loadavg()[0], 2),
     settings: cfg,
     sim: {
       failoversPerSec: sim.failoversPerSec,
+      failoversPerCpuSec: sim.failoversPerCpuSec,
       floorFailoversPerSec: floor.failoversPerSec,
       overheadRatio: round(floor.failoversPerSec / sim.failoversPerSec, 1),
       compression: sim.compression,

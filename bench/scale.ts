@@ -12,7 +12,7 @@ import { loadCrds } from '../src/crds.ts';
 import { scaleScenario } from '../src/daemon/scale-idle.ts';
 import { runDaemonsOnWorld } from '../src/daemon/sim-harness.ts';
 import { runRealtime } from '../src/sim-realtime.ts';
-import { mb, round, rssSampler } from './machine.ts';
+import { heapUsedMb, mb, round, rssSampler } from './machine.ts';
 
 export interface ScaleConcurrent {
   how: string;
@@ -65,11 +65,13 @@ export interface ScaleIdle {
   baselineCpuShare: number;
   /** cpuShare − baselineCpuShare: what the two idle daemons cost. */
   daemonsCpuShare: number;
+  /** Resident set size of the whole process (world and daemons) at the end of the window. */
   rssMb: number;
   baselineRssMb: number;
-  /** rssMb − baselineRssMb: the daemons' caches, actors and informers (and their garbage). */
-  daemonsRssMb: number;
+  /** Live heap after a full GC, with the daemons, and of the world alone: their difference is the daemons'. */
   heapUsedMb: number;
+  baselineHeapUsedMb: number;
+  daemonsHeapUsedMb: number;
   heartbeatsInWindow: number;
   groupStatusWritesInWindow: number;
 }
@@ -89,12 +91,17 @@ async function realTimeWindow(world: SimWorld, warmMs: number, windowMs: number)
   return { cpuShare: (cpu.user + cpu.system) / 1000 / wallMs, wallMs, rssMb: rss.lastMb };
 }
 
-export async function measureIdle(o: { groups: number; warmMs: number; windowMs: number; log: (line: string) => void }): Promise<ScaleIdle> {
+/**
+ * `windowMs` should be a whole number of heartbeat intervals (30 s by default): the daemons spread their beats over
+ * the first 5 s of each interval, so a shorter window over- or under-counts a burst.
+ */
+export async function measureIdle(o: { groups: number; warmMs: number; windowMs: number; baselineWindowMs: number; log: (line: string) => void }): Promise<ScaleIdle> {
   const t0 = performance.now();
   const world = SimWorld.build({ seed: 1, scenario: scaleScenario({ groups: o.groups }), crds: loadCrds(), syncIntervalMs: 600_000 });
   const t1 = performance.now();
   o.log(`idle: built a world of ${o.groups} groups in ${Math.round(t1 - t0)} ms; measuring the world alone on real time`);
-  const base = await realTimeWindow(world, o.warmMs, o.windowMs);
+  const base = await realTimeWindow(world, o.warmMs, o.baselineWindowMs);
+  const baselineHeap = heapUsedMb();
   const t2 = performance.now();
   const sim = await runDaemonsOnWorld(world, { trace: false });
   // Every group takes its first heartbeat and writes its first status before the idle window.
@@ -104,11 +111,11 @@ export async function measureIdle(o: { groups: number; warmMs: number; windowMs:
   const before = sim.clusters.map((c) => sim.daemon(c).stats());
   const idle = await realTimeWindow(world, o.warmMs, o.windowMs);
   const after = sim.clusters.map((c) => sim.daemon(c).stats());
-  const heapUsedMb = mb(process.memoryUsage().heapUsed);
+  const heap = heapUsedMb();
   await sim.stop();
   const delta = (f: (s: (typeof after)[number]) => number) => after.reduce((n, s, i) => n + f(s) - f(before[i]), 0);
   return {
-    how: `two daemons (east, west) through startDaemon on a simulated world of ${o.groups} groups; virtual time follows the wall clock (1:1); CPU from process.cpuUsage over ${o.windowMs} ms after ${o.warmMs} ms of warm-up; the daemons reach the world through the in-process simulated drivers (no HTTP)`,
+    how: `two daemons (east, west) through startDaemon on a simulated world of ${o.groups} groups; virtual time follows the wall clock (1:1); CPU from process.cpuUsage over ${o.windowMs} ms (whole heartbeat intervals) after ${o.warmMs} ms of warm-up, heap after a full GC; the daemons reach the world through the in-process simulated drivers (no HTTP)`,
     groups: o.groups,
     workloads: world.scenario.groups.reduce((n, g) => n + g.spec.workloads.length, 0),
     daemons: sim.clusters.length,
@@ -120,8 +127,9 @@ export async function measureIdle(o: { groups: number; warmMs: number; windowMs:
     daemonsCpuShare: round(idle.cpuShare - base.cpuShare, 3),
     rssMb: idle.rssMb,
     baselineRssMb: base.rssMb,
-    daemonsRssMb: round(idle.rssMb - base.rssMb, 1),
-    heapUsedMb,
+    heapUsedMb: heap,
+    baselineHeapUsedMb: baselineHeap,
+    daemonsHeapUsedMb: round(heap - baselineHeap, 1),
     heartbeatsInWindow: delta((s) => s.heartbeats),
     groupStatusWritesInWindow: delta((s) => s.groupStatusWrites),
   };

@@ -21,6 +21,8 @@ export interface SimThroughput {
   cpuMs: number;
   virtualMs: number;
   failoversPerSec: number;
+  /** runs / cpuMs: the rate if the process had its core to itself (differs from failoversPerSec under load). */
+  failoversPerCpuSec: number;
   compression: number;
   outcomes: Partial<Record<RunOutcome, number>>;
   /** Runs that ended with a crash, safety or liveness failure (the suite's business, reported for honesty). */
@@ -57,6 +59,7 @@ export async function measureSimThroughput(o: { runs: number; warmupRuns: number
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     virtualMs: Math.round(virtualMs),
     failoversPerSec: round(o.runs / (realMs / 1000), 3),
+    failoversPerCpuSec: round(o.runs / ((cpu.user + cpu.system) / 1e6), 3),
     compression: round(virtualMs / realMs, 1),
     outcomes,
     failures,

@@ -225,7 +225,9 @@ export class DynamoGlobalState implements GlobalStatePort {
           ConditionExpression: `${x.name('lockToken')} = ${x.value(input.leaseToken)} AND ${x.name('lockHolder')} = ${x.value(input.holder)} AND ${x.name('lockExpiresAt')} >= ${nowV}`,
         };
       } else {
-        // Free or expired: take it and issue the next fencing token, in the same conditional write.
+        // Free or expired: take it and issue the next fencing token, in the same conditional write. A forced acquire
+        // does not require the group to be resumed (the suspension check is dropped from the condition, nothing else).
+        const notSuspended = input.force === true ? '' : `${x.name('suspended')} = ${x.value(false)} AND `;
         params = {
           Key: configKey(groupId),
           UpdateExpression:
@@ -234,7 +236,7 @@ export class DynamoGlobalState implements GlobalStatePort {
             `${x.name('lockFailoverId')} = ${x.value(input.failoverId)}, ${x.name('fencingToken')} = ${x.name('fencingToken')} + ${x.value(1)}, ` +
             `${x.name('updatedAtMs')} = ${nowV}`,
           ConditionExpression:
-            `attribute_exists(${x.name('PK')}) AND ${x.name('suspended')} = ${x.value(false)} AND ` +
+            `attribute_exists(${x.name('PK')}) AND ${notSuspended}` +
             `(attribute_not_exists(${x.name('lockToken')}) OR ${x.name('lockExpiresAt')} < ${nowV})`,
         };
       }

@@ -100,6 +100,11 @@ export interface AcquireLockInput {
   failoverId: string;
   reason: string;
   ttlMs: number;
+  /**
+   * A forced failover (the operator asked to skip the advisory checks): take the lock even though the group is
+   * suspended. Suspension stops automatic failovers; it never overrides a live lock. Default false.
+   */
+  force?: boolean;
 }
 
 /** Proof of holding the lock: every guarded write presents it and is refused if it is stale. */
@@ -124,7 +129,7 @@ export interface GlobalStatePort {
    * Takes the lock if it is free or its lease has expired, and bumps the fencing token. Re-acquiring with
    * the same leaseToken (and holder) while its lease is live is idempotent: same fencing token, the lease is
    * extended to now + ttlMs. Conflict `Locked` otherwise; `Suspended` when the group is suspended (a live
-   * re-acquire still succeeds). A lease that expired before the re-run is taken afresh with a new token.
+   * re-acquire still succeeds, and so does an acquire with `force`). A lease that expired before the re-run is taken afresh with a new token.
    */
   acquireLock(groupId: string, input: AcquireLockInput, opts?: CallOpts): Promise<GroupRecord>;
   /** Extends the lease to now + ttlMs; Conflict `LeaseLost` if the lease expired or the token is not the holder's. */

@@ -83,12 +83,12 @@ export type AcquireDecision =
 export function decideAcquire(record: GroupRecord, input: AcquireLockInput, nowMs: number): AcquireDecision {
   const lock = record.lock;
   if (lock && leaseLive(lock, nowMs) && lock.leaseToken === input.leaseToken && lock.holder === input.holder) return { action: 'reacquire' };
-  if (record.suspended) {
+  if (record.suspended && input.force !== true) {
     return {
       action: 'refuse',
       refusal: {
         reason: 'Suspended',
-        message: `group ${record.groupId} is suspended${record.suspensionReason ? ` (${record.suspensionReason})` : ''}: resume it before starting a failover`,
+        message: `group ${record.groupId} is suspended${record.suspensionReason ? ` (${record.suspensionReason})` : ''}: resume it before starting a failover, or force the failover`,
       },
     };
   }
@@ -275,6 +275,7 @@ export class GlobalStateValidator {
     this.text('failoverId', input.failoverId);
     if (typeof input.reason !== 'string') this.fail('reason', `must be a string (got ${describe(input.reason)})`, 'say why the lock is taken');
     this.positiveInt('ttlMs', input.ttlMs);
+    if (input.force !== undefined && typeof input.force !== 'boolean') this.fail('force', `must be true or false when given (got ${describe(input.force)})`, 'pass force: true to take the lock of a suspended group, or leave it out');
   }
 
   proof(proof: LeaseProof | undefined, field = 'proof'): void {

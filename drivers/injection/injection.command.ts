@@ -2,9 +2,10 @@
 // device on the appliance, with a timeout, capturing the tail of its output for the job log. No shell: the
 // device path is passed as an argument, never interpolated into a command line.
 import { spawn } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { DriverError } from '../errors.ts';
-import { INJECTION_DRIVER, type CallOpts, type InjectionPort, type InjectionRequest, type InjectionResult } from './injection.port.ts';
+import { INJECTION_DRIVER, type CallOpts, type InjectionPort, type InjectionRequest, type InjectionResult, type InjectionStatus, type InjectionTarget } from './injection.port.ts';
 
 export interface InjectionCommandConfig {
   /** The program to run (found on PATH, or an absolute path). Default `virt-v2v-in-place`. */
@@ -71,11 +72,56 @@ function validateRequest(req: InjectionRequest): void {
   if (!req.devicePath.startsWith('/dev/')) throw new DriverError('Invalid', INJECTION_DRIVER, 'inject', `inject: devicePath: ${req.devicePath} is not a device under /dev/`, { details: { field: 'devicePath' } });
 }
 
+/** Does this argument name the device (the path itself, or inside an option like `--disk=/dev/vdb`)? */
+function namesDevice(arg: string, devicePath: string): boolean {
+  const at = arg.indexOf(devicePath);
+  if (at < 0) return false;
+  const after = arg.charAt(at + devicePath.length);
+  return after === '' || !/[A-Za-z0-9]/.test(after);
+}
+
+/**
+ * Looks for the injection program working on `devicePath` in the process table (Linux /proc): how a new engine
+ * process sees a run an earlier one started. `unknown` where there is no /proc to read.
+ */
+export async function findInjectionProcess(command: string, devicePath: string, procRoot = '/proc'): Promise<InjectionStatus> {
+  let entries: string[];
+  try {
+    entries = await readdir(procRoot);
+  } catch {
+    return 'unknown';
+  }
+  const program = basename(command);
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    let argv: string[];
+    try {
+      argv = (await readFile(`${procRoot}/${pid}/cmdline`, 'utf8')).split('\0').filter((a) => a !== '');
+    } catch {
+      continue; // gone meanwhile, or not ours to read
+    }
+    if (argv.length === 0) continue;
+    const runsProgram = argv.slice(0, 2).some((a) => a === command || basename(a) === program);
+    if (runsProgram && argv.slice(1).some((a) => namesDevice(a, devicePath))) return 'running';
+  }
+  return 'idle';
+}
+
 export class CommandInjection implements InjectionPort {
   private readonly config: ResolvedInjectionConfig;
+  /** The runs this process started that have not exited: device path → volume id. */
+  private readonly running = new Map<string, string>();
 
   constructor(config: InjectionCommandConfig = {}) {
     this.config = resolveInjectionConfig(config);
+  }
+
+  /** Running if this process runs the tool on the device, or the process table shows one (an earlier engine's). */
+  async status(target: InjectionTarget, _opts?: CallOpts): Promise<InjectionStatus> {
+    if (target.devicePath !== undefined && this.running.has(target.devicePath)) return 'running';
+    if (target.volumeId !== undefined && [...this.running.values()].includes(target.volumeId)) return 'running';
+    if (target.devicePath === undefined) return 'unknown';
+    return findInjectionProcess(this.config.command, target.devicePath);
   }
 
   async inject(req: InjectionRequest, opts?: CallOpts): Promise<InjectionResult> {
@@ -102,6 +148,7 @@ export class CommandInjection implements InjectionPort {
       let timedOut = false;
       let killTimer: NodeJS.Timeout | undefined;
       const child = spawn(c.command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...c.env } });
+      this.running.set(req.devicePath, req.volumeId);
       const kill = () => {
         child.kill('SIGTERM');
         killTimer = setTimeout(() => child.kill('SIGKILL'), 5_000);
@@ -116,6 +163,7 @@ export class CommandInjection implements InjectionPort {
       const finish = (f: () => void) => {
         if (settled) return;
         settled = true;
+        this.running.delete(req.devicePath);
         clearTimeout(timer);
         if (killTimer) clearTimeout(killTimer);
         opts?.signal?.removeEventListener('abort', onAbort);

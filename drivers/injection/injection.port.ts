@@ -23,6 +23,19 @@ export interface InjectionResult {
   outputTail: string;
 }
 
+/** Which device (or volume) a status question is about; give the device path when known. */
+export interface InjectionTarget {
+  devicePath?: string;
+  volumeId?: string;
+}
+
+/**
+ * Whether an injection is writing to a device: `running`, `idle` (none is), or `unknown` (this implementation
+ * cannot tell, e.g. no process table to look at). The chart waits for `idle` before it reverts a volume an
+ * interrupted injection may still be writing; on `unknown` it waits a fixed time instead.
+ */
+export type InjectionStatus = 'running' | 'idle' | 'unknown';
+
 /**
  * Runs the injection once. A non-zero exit, a timeout or a missing device rejects with a DriverError
  * (Fatal for a non-zero exit — the volume may be half-written and must be reverted to its snapshot;
@@ -31,4 +44,9 @@ export interface InjectionResult {
  */
 export interface InjectionPort {
   inject(req: InjectionRequest, opts?: CallOpts): Promise<InjectionResult>;
+  /**
+   * Is an injection still running on this device? It also sees a run an earlier engine process started and lost
+   * (a crash does not stop the tool). Never throws for an unknown device: that is `idle`.
+   */
+  status(target: InjectionTarget, opts?: CallOpts): Promise<InjectionStatus>;
 }

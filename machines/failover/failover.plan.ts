@@ -418,9 +418,11 @@ const uptimeTarget: BranchPlan = {
     key: 'rollingBack',
     stage: 'Rollback',
     tasks: [
-      t('disablingNetwork', 'UpdateNetworkResources', 'disableNetwork', 'forward'),
-      t('stoppingWorkloads', 'StopTargetWorkloads', 'scaleDownWorkloads', 'forward', { params: { remember: false } }),
-      t('waitingForScaleDown', 'WaitForWorkloadsScaledDown', 'waitForWorkloadsScaledDown', 'forward'),
+      // The target's volumes were promoted (force-promote) next to the source's: the window stays declared through
+      // every rollback task until they are Secondary again (found by the swarm: seed 1515733581, generated-40).
+      t('disablingNetwork', 'UpdateNetworkResources', 'disableNetwork', 'forward', { tags: ['dualPrimaryWindow'] }),
+      t('stoppingWorkloads', 'StopTargetWorkloads', 'scaleDownWorkloads', 'forward', { params: { remember: false }, tags: ['dualPrimaryWindow'] }),
+      t('waitingForScaleDown', 'WaitForWorkloadsScaledDown', 'waitForWorkloadsScaledDown', 'forward', { tags: ['dualPrimaryWindow'] }),
       t('demotingVolumes', 'DemoteTargetVolumes', 'demoteVolumes', 'forward', { tags: ['dualPrimaryWindow'] }),
       t('waitingForDemotion', 'WaitForTargetVolumesDemoted', 'waitForVolumesDemoted', 'forward', { tags: ['dualPrimaryWindow'] }),
       t('markingFailed', 'MarkFailoverFailed', 'setVolumeState', 'forward', { params: { state: 'FAILED' } }),

@@ -99,6 +99,12 @@ export const cleanupMachine = setup({
     addCondition: assign(({ context }, c: VmCondition) => ({ conditions: withCondition(context.conditions, c) })),
     noteVolume: assign(({ context }, o: VolumeLifecycleOutput) => ({ volumes: updateVolume(context, { where: o.where, vmId: o.vmId }), error: context.error ?? o.error })),
     noteRevert: assign(({ context }, reverted: boolean) => ({ volumes: updateVolume(context, { reverted }) })),
+    /** A volume that could not come off for its revert keeps its snapshot: name it, so nothing is left unsaid. */
+    noteSnapshotKept: assign(({ context }, error: StepError | undefined) => {
+      const snap = context.revert ? snapshotOf(context, current(context).volumeId) : undefined;
+      if (!snap) return {};
+      return { conditions: withCondition(context.conditions, snapshotKept(current(context).volumeId, snap.name, error)) };
+    }),
     noteVolumeConditions: assign(({ context }, o: VolumeLifecycleOutput) => {
       let conditions = context.conditions;
       if (o.where === 'none') conditions = withCondition(conditions, volumeOrphaned(o.volumeId, context.applianceVmId, context.devicePaths[o.volumeId], o.error));
@@ -212,12 +218,17 @@ export const cleanupMachine = setup({
               { type: 'noteVolume', params: ({ event }) => event.output },
               { type: 'noteVolumeConditions', params: ({ event }) => event.output },
               { type: 'noteRevert', params: false },
+              { type: 'noteSnapshotKept', params: ({ event }) => event.output.error },
             ],
           },
         ],
         onError: {
           target: 'nextVolume',
-          actions: [{ type: 'noteError', params: ({ event }) => stepError(undefined, `releaseVolume: ${String(event.error)}`) }, { type: 'noteRevert', params: false }],
+          actions: [
+            { type: 'noteError', params: ({ event }) => stepError(undefined, `releaseVolume: ${String(event.error)}`) },
+            { type: 'noteRevert', params: false },
+            { type: 'noteSnapshotKept', params: ({ event }) => stepError(undefined, `releaseVolume: ${String(event.error)}`) },
+          ],
         },
       },
     },

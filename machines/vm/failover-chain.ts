@@ -8,6 +8,7 @@ import { assign, not, setup } from 'xstate';
 import { cleanupMachine } from './cleanup.machine.ts';
 import { retryingStep, stepError, stepOk, stepValue } from './step.machine.ts';
 import { unprovidedTimer } from './timer.ts';
+import { silentInjectionWatch } from './injection-watch.ts';
 import { planFailover, validateFailover, type LeftoverFacts } from './validation.ts';
 import { condition, VmConditionReason, VmConditionType, withCondition } from './vm.conditions.ts';
 import { snapshotName } from './vm.names.ts';
@@ -112,6 +113,7 @@ export const chainSetup = setup({
     volumeLifecycle: volumeLifecycleMachine,
     cleanup: cleanupMachine,
     waitUntil: unprovidedTimer('waitUntil'),
+    watchInjection: silentInjectionWatch,
   },
   guards: {
     stepFailed: (_, o: StepOutcome) => !stepOk(o),
@@ -255,13 +257,23 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
     },
   });
 
-  // A revert while an orphaned injection still writes would be undone by it: wait out the injection's longest
-  // run (policy.injectionQuiesceMs), then revert and inject again, or roll back when no attempt is left.
+  // A revert while an orphaned injection still writes would be undone by it: wait until the injection port says
+  // no run is left on the device (`injection.idle`), or, when it cannot tell, out the injection's longest run
+  // (policy.injectionQuiesceMs); then revert and inject again, or roll back when no attempt is left.
   // Two timer invocations, so a restored chart waits for the same deadline (see step.machine.ts).
   const quiescingInjection = chainSetup.createStateConfig({
     initial: 'arming',
+    invoke: {
+      id: 'injectionWatch',
+      src: 'watchInjection',
+      input: ({ context }) => ({ volumeId: bootVolumeId(context), ...(context.plan?.devicePaths[bootVolumeId(context)] ? { devicePath: context.plan.devicePaths[bootVolumeId(context)] } : {}) }),
+    },
     on: {
       'timer.fired': [
+        { guard: 'canRetryInjection', target: 'revertingForRetry', actions: assign({ quiesceUntilMs: undefined }) },
+        { target: 'rollingBack', actions: [assign({ quiesceUntilMs: undefined }), { type: 'fail', params: ({ context }) => context.injectionError ?? stepError(undefined, 'injectDrivers') }] },
+      ],
+      'injection.idle': [
         { guard: 'canRetryInjection', target: 'revertingForRetry', actions: assign({ quiesceUntilMs: undefined }) },
         { target: 'rollingBack', actions: [assign({ quiesceUntilMs: undefined }), { type: 'fail', params: ({ context }) => context.injectionError ?? stepError(undefined, 'injectDrivers') }] },
       ],

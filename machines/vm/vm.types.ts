@@ -116,6 +116,15 @@ export interface TimerInput {
 
 export type TimerEvent = { type: 'timer.armed'; deadlineMs: number } | { type: 'timer.fired' };
 
+/** Which device the injection watcher asks about (the boot volume on the appliance). */
+export interface InjectionWatchInput {
+  volumeId: string;
+  devicePath?: string;
+}
+
+/** Sent by the injection watcher once no injection runs on the device any more. */
+export type InjectionWatchEvent = { type: 'injection.idle' };
+
 // ---------------------------------------------------------------------------------------------------------
 // Validation (pre-failover checks) and the plan it resolves.
 
@@ -330,7 +339,7 @@ export interface SnapshotRef {
   name: string;
 }
 
-export type VmFailoverEvent = TimerEvent | { type: 'cleanup.requested' };
+export type VmFailoverEvent = TimerEvent | InjectionWatchEvent | { type: 'cleanup.requested' };
 
 export interface VmFailoverContext extends VmFailoverInput {
   kind: FailoverKind;

@@ -91,6 +91,7 @@ export class SimCloudState implements JsonLookups {
   protected readonly physicsRnd: RandomStream;
   protected readonly injectionFailures = new Map<string, number>();
   protected nicSeq = 0;
+  private readonly detachListeners = new Set<(volume: SimVolume, fromVmId: string) => void>();
 
   constructor(
     readonly kernel: SimKernel,
@@ -236,6 +237,19 @@ export class SimCloudState implements JsonLookups {
     }
     r.lastReplication = { status: 'succeeded', changeId, completedAtMs: this.kernel.now() };
     this.kernel.emit('cloudstack.replication.synced', { vm: vmId, changeId });
+  }
+
+  /**
+   * Calls `listener` whenever a volume leaves a VM (a detach, or the expunge of its VM): anything writing to its
+   * block device (an injection under way) loses it at that moment. Returns the unsubscribe.
+   */
+  onVolumeDetached(listener: (volume: SimVolume, fromVmId: string) => void): () => void {
+    this.detachListeners.add(listener);
+    return () => this.detachListeners.delete(listener);
+  }
+
+  protected volumeDetached(v: SimVolume, fromVmId: string): void {
+    for (const l of [...this.detachListeners]) l(v, fromVmId);
   }
 
   /** The next `times` injections on this volume exit non-zero (and half-write the disk). */

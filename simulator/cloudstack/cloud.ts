@@ -99,6 +99,7 @@ export class SimCloud extends SimCloudState {
             delete v.vmId;
             delete v.deviceId;
             if (v.type === 'ROOT' && v.state !== 'Expunged') v.type = 'DATADISK';
+            this.volumeDetached(v, vm.id);
           }
         }
         vm.state = expunge ? 'Expunging' : 'Destroyed';
@@ -164,6 +165,7 @@ export class SimCloud extends SimCloudState {
         delete v.deviceId;
         if (v.type === 'ROOT') v.type = 'DATADISK';
         this.kernel.emit('cloudstack.volume.detached', { volume: v.id, vm: from, device, source: v.sourceVmId });
+        if (from !== undefined) this.volumeDetached(v, from);
       });
       return { volume: this.volumeJson(v) };
     });

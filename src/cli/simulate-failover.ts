@@ -1,4 +1,4 @@
-// Why: `failoverctl simulate --mode/--type ...` runs a failover in the simulated world (the operators, the
+// Why: `failoverctl simulate` runs a failover (unless --no-failover) in the simulated world (the operators, the
 // nemesis, the invariants) and prints its per-stage timeline, outcome and replay command; `failoverctl start`
 // runs the sample group's failover the same way. Every run replays byte for byte from its printed command.
 import type { Command } from 'commander';
@@ -16,6 +16,7 @@ export interface FailoverCliOptions {
   scenarioFile?: string;
   profile?: string;
   json?: boolean;
+  /** `--failover` sets it true (the default anyway), `--no-failover` false (the world alone). */
   failover?: boolean;
   mode?: string;
   type?: string;
@@ -36,7 +37,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 /** Adds the failover options to the `simulate` command. */
 export function addFailoverOptions(cmd: Command): Command {
   return cmd
-    .option('--failover', 'run a failover of the scenario\'s first group (implied by any option below)')
+    .option('--failover', 'run a failover of the scenario\'s first group (the default)')
+    .option('--no-failover', 'run the simulated world alone, without a failover (world trace and summary only)')
     .option('--mode <mode>', `the failover mode: ${MODES.join(' or ')} (default CONSISTENCY)`)
     .option('--type <type>', `the failover type: ${TYPES.join(' or ')} (default planned)`)
     .option('--force', 'skip the advisory safety checks (suspended group, target health)')
@@ -47,9 +49,17 @@ export function addFailoverOptions(cmd: Command): Command {
     .option('--no-trace', 'with a failover: print only the timeline and outcome, not the trace');
 }
 
-/** Whether the options ask for a failover (otherwise `simulate` runs the world alone). */
+/**
+ * Whether `simulate` runs a failover: yes unless `--no-failover` is given (then the world runs alone). A failover
+ * option next to `--no-failover` is a contradiction, reported as a usage error naming both.
+ */
 export function failoverRequested(o: FailoverCliOptions): boolean {
-  return Boolean(o.failover || o.mode || o.type || o.force || o.source || o.target || o.crashAt?.length || o.stall?.length);
+  if (o.failover !== false) return true;
+  const named: Array<[string, unknown]> = [['--mode', o.mode], ['--type', o.type], ['--force', o.force], ['--source', o.source], ['--target', o.target], ['--crash-at', o.crashAt?.length], ['--stall', o.stall?.length]];
+  const given = named.filter(([, v]) => Boolean(v)).map(([n]) => n);
+  if (given.length > 0) throw new UsageError(`--no-failover runs the world alone, so ${given.join(', ')} cannot apply; drop --no-failover to run a failover, or drop ${given.join(', ')}`);
+  if (o.trace === false) throw new UsageError('--no-trace applies to a failover run only; drop --no-failover or --no-trace');
+  return false;
 }
 
 function triple(flag: string, value: string, names: [string, string, string]): [string, number, number] {

@@ -1,5 +1,6 @@
-// Why: `failoverctl simulate`: build a simulated world from a seed and a scenario, run it with faults on, and print
-// its trace and a summary (or one JSON object), so any run replays byte for byte from one command.
+// Why: `failoverctl simulate`: build a simulated world from a seed and a scenario, run a failover in it with faults
+// on (or, with --no-failover, the world alone), and print its trace and a report (or one JSON object), so any run
+// replays byte for byte from one command.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { FaultProfile } from '../../simulator/faults.ts';
@@ -56,12 +57,12 @@ export async function simulateOptions(opts: SimulateCliOptions): Promise<WorldSi
 
 export function registerSimulate(program: Command, out: (s: string) => void): void {
   addFailoverOptions(program.command('simulate'))
-    .description('Run the simulated world from one seed (faults on) and print its trace and a summary; with --mode/--type (or --failover), run a failover in it and print its per-stage timeline.')
+    .description('Run a failover (default: CONSISTENCY, planned, sample scenario, swarm faults) in the simulated world from one seed and print its trace, per-stage timeline, outcome and invariants; --no-failover runs the world alone.')
     .requiredOption('--seed <n>', 'the root seed (a non-negative integer); the same seed replays the same run')
     .option('--scenario <name>', `a built-in scenario (default "${DEFAULT_SCENARIO}")`)
     .option('--scenario-file <path>', 'a scenario file (JSON or YAML) instead of a built-in one')
     .option('--profile <profile>', `the fault profile: ${PROFILES.join(', ')}`, 'swarm')
-    .option('--json', 'print one JSON object (seed, scenario, virtualDurationMs, eventCount, traceHash, faultPlan) instead of the trace')
+    .option('--json', 'print one JSON object instead of the trace (a failover: outcome, timeline, invariants, failure, replayHint, traceHash, faultPlan; --no-failover: seed, scenario, virtualDurationMs, eventCount, traceHash, faultPlan)')
     .action(async (opts: SimulateCliOptions & FailoverCliOptions) => {
       if (failoverRequested(opts)) return void (await runFailoverCli(opts, out, { resolveScenario: (o) => resolveScenario(o), parseProfile }));
       const run = await simulateOptions(opts);

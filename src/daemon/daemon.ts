@@ -88,13 +88,6 @@ export class DaemonConfigError extends Error {
   override readonly name = 'DaemonConfigError';
 }
 
-/** Restores the failovers this cluster's operator persisted before (a new process life of the host). */
-async function recoverHost(host: FailoverHost): Promise<void> {
-  // The host starts "up" with nothing loaded; its restart() is what restores persisted snapshots, so a fresh
-  // process goes through it once: crash() on an empty host only ends the (empty) first life.
-  host.crash();
-  await host.restart();
-}
 
 /**
  * Starts the daemon for one cluster: restores persisted failovers, then watches FailoverGroups and Failovers.
@@ -137,7 +130,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     onActorError: (id, err) => log.error({ failoverId: id, err }, 'Failover actor failed with a programmer error'),
     pendingRequests: () => late.failovers?.submissions() ?? [],
   });
-  await recoverHost(host);
+  await host.recover(); // restores the failovers this cluster's operator persisted before (a previous process)
 
   const caches = new ClusterCaches({ port: o.clusterPort, clock: o.clock, log, ...(o.namespace ? { namespace: o.namespace } : {}), onChange: (k, obj) => late.groups?.onResourceChange(k, obj) });
   const autoFailover =

@@ -151,8 +151,8 @@ export class OperatorHost<TStatus = unknown> {
 
   /**
    * Starts the failover (idempotent by failoverId while this life runs it). A process that may have persisted
-   * failovers before must call restart() first (after crash() on a fresh host), so that they are restored rather
-   * than started again.
+   * failovers before must call recover() first (restart() after a crash), so that they are restored rather than
+   * started again.
    */
   start(sub: Submission): void {
     if (!this.up) throw new Error(`OperatorHost ${this.cluster}: cannot start failover ${sub.failoverId}: the operator is down (call restart() first)`);
@@ -204,10 +204,32 @@ export class OperatorHost<TStatus = unknown> {
   async restart(): Promise<RestartReport> {
     if (this.up) throw new Error(`OperatorHost ${this.cluster}: restart() needs a crashed operator (call crash() first)`);
     this.up = true;
-    const life = this.life;
     this.inc = this.opts.incarnate();
     this.transitions = 0;
     this.trace('operator.restarting', { cluster: this.cluster });
+    return this.restore('operator.restarted');
+  }
+
+  /**
+   * The first start of a process: restores every unfinished failover the store holds (a previous process's), keeps
+   * the finished ones for status and starts pending requests, exactly as restart() does, but without a crash: the
+   * host has run nothing yet in this life. Call it once, before start(); the daemon does so on start.
+   */
+  async recover(): Promise<RestartReport> {
+    if (!this.up) throw new Error(`OperatorHost ${this.cluster}: recover() is for a fresh host; a crashed one comes back with restart()`);
+    if (this.recovered || this.managed.size > 0 || this.finished.size > 0 || this.life !== 0) {
+      throw new Error(`OperatorHost ${this.cluster}: recover() runs once, on a fresh host before any start(); later lives use crash() then restart()`);
+    }
+    this.recovered = true;
+    this.trace('operator.recovering', { cluster: this.cluster });
+    return this.restore('operator.recovered');
+  }
+
+  private recovered = false;
+
+  /** Loads every persisted failover into this life (see restart() and recover()). */
+  private async restore(doneEvent: string): Promise<RestartReport> {
+    const life = this.life;
     const report: RestartReport = { restored: [], finished: [], started: [], refused: [] };
     const keys = await this.retry(life, 'list', () => this.inc.snapshots.list());
     for (const key of keys) {
@@ -260,7 +282,7 @@ export class OperatorHost<TStatus = unknown> {
       this.start(sub);
       report.started.push(sub.failoverId);
     }
-    this.trace('operator.restarted', { cluster: this.cluster, restored: report.restored.length, finished: report.finished.length, started: report.started.length, refused: report.refused.length });
+    this.trace(doneEvent, { cluster: this.cluster, restored: report.restored.length, finished: report.finished.length, started: report.started.length, refused: report.refused.length });
     return report;
   }
 

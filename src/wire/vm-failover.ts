@@ -22,10 +22,13 @@ import { testFailoverMachine } from '../../machines/vm/test-failover.machine.ts'
 import type { FailbackFacts } from '../../machines/vm/validation.ts';
 import { snapshotName, targetVmName } from '../../machines/vm/vm.names.ts';
 import { StepName } from '../../machines/vm/vm.steps.ts';
+import { silentInjectionWatch } from '../../machines/vm/injection-watch.ts';
 import type {
   AttemptInput,
   DeploySpec,
   FailoverKind,
+  InjectionWatchEvent,
+  InjectionWatchInput,
   JobStatus as ChartJobStatus,
   SnapshotRef,
   TimerEvent,
@@ -54,7 +57,11 @@ export interface VmDeps {
   log: Logger;
   /** The template test and live VMs are deployed from (their root volume is replaced); default: the appliance's. */
   templateId?: string;
+  /** How often the chart asks whether an interrupted injection still runs (default 5 s). */
+  injectionStatusPollMs?: number;
 }
+
+export const DEFAULT_INJECTION_STATUS_POLL_MS = 5_000;
 
 /** One job (its ids and the VM), as the wiring's loggers need it. */
 export interface VmJobIds {
@@ -502,6 +509,36 @@ export function timerActor(clock: ClockPort) {
   });
 }
 
+/**
+ * Watches the device of an injection whose end is unknown: asks the injection port (now, then every poll) and
+ * sends `injection.idle` once no run is left on it. `running`, `unknown` and a failed question keep it waiting, so
+ * the chart's fixed quiesce deadline still ends the wait when the port cannot tell.
+ */
+export function injectionWatchActor(deps: Pick<VmDeps, 'injection' | 'clock' | 'log' | 'injectionStatusPollMs'>) {
+  const pollMs = deps.injectionStatusPollMs ?? DEFAULT_INJECTION_STATUS_POLL_MS;
+  return fromCallback<InjectionWatchEvent, InjectionWatchInput>(({ input, sendBack }) => {
+    const ac = new AbortController();
+    const target = { volumeId: input.volumeId, ...(input.devicePath ? { devicePath: input.devicePath } : {}) };
+    void (async () => {
+      await Promise.resolve();
+      while (!ac.signal.aborted) {
+        const status = await deps.injection.status(target, { log: deps.log, signal: ac.signal }).catch((e: unknown) => {
+          if (!ac.signal.aborted) deps.log.debug({ volumeId: input.volumeId, err: toStepError('injectionStatus', e).message }, 'Could not ask whether the injection still runs');
+          return 'unknown' as const;
+        });
+        if (ac.signal.aborted) return;
+        if (status === 'idle') {
+          deps.log.info({ volumeId: input.volumeId, devicePath: input.devicePath }, 'No injection runs on the device any more');
+          sendBack({ type: 'injection.idle' });
+          return;
+        }
+        await deps.clock.sleep(pollMs, ac.signal).catch(() => undefined);
+      }
+    })();
+    return () => ac.abort();
+  });
+}
+
 /** Every chart of a VM job, provided with this wiring's operations. */
 export interface WiredVmCharts {
   testFailover: typeof testFailoverMachine;
@@ -544,17 +581,19 @@ export function wireVmCharts(deps: VmDeps, job: VmJobIds): WiredVmCharts {
     attachVolume: (a, _i, l) => ops.attachVolume(a, l),
     recordStep: (a, i, l) => ops.recordStep(a, i.record, l),
   };
-  return { ...composeVmCharts((name) => attemptActor(name, impls[name], deps, loggers, job.jobId), timer), ops };
+  const watch = injectionWatchActor({ ...deps, log: loggers.for(job.jobId) });
+  return { ...composeVmCharts((name) => attemptActor(name, impls[name], deps, loggers, job.jobId), timer, watch), ops };
 }
 
 export type AttemptLogic = ReturnType<typeof fromPromise<unknown, AttemptInput>>;
 export type TimerLogic = ReturnType<typeof timerActor>;
+export type InjectionWatchLogic = ReturnType<typeof injectionWatchActor>;
 
 /**
  * Builds every VM chart from one attempt implementation per named step and one timer: the composition the
  * wiring, the machine tests (with stub attempts) and the simulator share.
  */
-export function composeVmCharts(attemptFor: (name: string) => AttemptLogic, timer: TimerLogic): Omit<WiredVmCharts, 'ops'> {
+export function composeVmCharts(attemptFor: (name: string) => AttemptLogic, timer: TimerLogic, watchInjection: InjectionWatchLogic = silentInjectionWatch): Omit<WiredVmCharts, 'ops'> {
   const step = (name: string) => stepMachine.provide({ actors: { attempt: attemptFor(name), waitUntil: timer } });
   const vmLifecycle = vmLifecycleMachine.provide({
     actors: {
@@ -597,6 +636,7 @@ export function composeVmCharts(attemptFor: (name: string) => AttemptLogic, time
     volumeLifecycle,
     cleanup,
     waitUntil: timer,
+    watchInjection,
   };
   return {
     vmLifecycle,

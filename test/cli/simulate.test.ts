@@ -55,8 +55,8 @@ describe('failoverctl simulate', () => {
     await expectUsageError(['simulate', '--seed', '1', '--profile', 'wild'], /--profile must be one of none, calm, swarm, got "wild"/);
   });
 
-  it('cli: simulate: prints the trace, header first, then the summary line', async () => {
-    const r = await cli('simulate', '--seed', '5', '--profile', 'calm');
+  it('cli: simulate --no-failover: prints the world\'s trace, header first, then the summary line', async () => {
+    const r = await cli('simulate', '--seed', '5', '--profile', 'calm', '--no-failover');
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
     const lines = r.out.trimEnd().split('\n');
@@ -67,26 +67,26 @@ describe('failoverctl simulate', () => {
     expect(lines.at(-1)).toMatch(/^summary seed=5 scenario=sample virtualDurationMs=120000 events=\d+ traceHash=[0-9a-f]{64}$/);
   });
 
-  it('cli: simulate: --json prints one JSON object; a scenario file runs like a built-in one', async () => {
+  it('cli: simulate --no-failover --json prints one JSON object; a scenario file runs like a built-in one', async () => {
     const tiny = file(
       'tiny.yaml',
       ['name: tiny', 'clusters: [a, b]', 'groups:', '  - spec:', '      name: app', '      namespace: apps', '      workloads:', '        - { kind: StatefulSet, name: db, volumeReplications: [db-data] }', '    replicas: { db: 2 }'].join('\n'),
     );
-    const r = await cli('simulate', '--seed', '9', '--scenario-file', tiny, '--profile', 'none', '--json');
+    const r = await cli('simulate', '--seed', '9', '--scenario-file', tiny, '--profile', 'none', '--no-failover', '--json');
     expect(r.code).toBe(0);
     expect(r.out.trimEnd().split('\n')).toHaveLength(1);
     const j = JSON.parse(r.out);
     expect(Object.keys(j)).toEqual(['seed', 'scenario', 'virtualDurationMs', 'eventCount', 'traceHash', 'faultPlan']);
     expect(j).toMatchObject({ seed: 9, scenario: 'tiny', virtualDurationMs: 60_000, faultPlan: { seed: 9, profile: 'none' } });
     expect(j.eventCount).toBeGreaterThan(2);
-    const again = JSON.parse((await cli('simulate', '--seed', '9', '--scenario-file', tiny, '--profile', 'none', '--json')).out);
+    const again = JSON.parse((await cli('simulate', '--seed', '9', '--scenario-file', tiny, '--profile', 'none', '--no-failover', '--json')).out);
     expect(again.traceHash).toBe(j.traceHash);
   });
 
-  it('cli: start: runs the default simulation (seed=1)', async () => {
+  it('cli: start: runs the default simulation, the sample group\'s failover (seed=1)', async () => {
     const r = await cli('start');
     expect(r.code).toBe(0);
-    expect(r.out.split('\n')[0]).toBe('seed=1');
+    expect(r.out.split('\n')[0]).toMatch(/^Failover [0-9a-f-]+ of shop\/storefront: east -> west \(CONSISTENCY, planned\); seed 1, scenario sample$/);
     expect(r.out.trimEnd().split('\n').at(-1)).toMatch(/^summary seed=1 scenario=sample /);
   });
 });

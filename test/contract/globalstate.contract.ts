@@ -255,6 +255,16 @@ export function describeGlobalStateContract(name: string, makeHarness: () => Pro
       expect((await run(port.acquireLock('shop', lockInput('east', 'lease-a')))).fencingToken).toBe(1);
     });
 
+    it('lock: a forced acquire takes the lock of a suspended group; an unforced one is refused (Suspended)', async () => {
+      await run(port.createGroup(groupInput()));
+      await run(port.setSuspended('shop', true, 'maintenance window'));
+      await refused(port.acquireLock('shop', { ...lockInput('east', 'lease-a'), force: false }), 'Conflict', 'Suspended');
+      const forced = await run(port.acquireLock('shop', { ...lockInput('east', 'lease-a'), force: true }));
+      expect(forced).toMatchObject({ suspended: true, fencingToken: 1, lock: { holder: 'east', leaseToken: 'lease-a' } });
+      // Force never overrides a live lock held by another lease.
+      await refused(port.acquireLock('shop', { ...lockInput('west', 'lease-b'), force: true }), 'Conflict', 'Locked');
+    });
+
     it('fencing: setVolumeState is guarded by the fencing token (a stale token is refused)', async () => {
       await run(port.createGroup(groupInput()));
       const a = await run(port.acquireLock('shop', lockInput('east', 'lease-a')));

@@ -14,14 +14,45 @@ import { failoverObject } from '../../src/daemon/failover-spec.ts';
 import { failoverGroupObject } from '../../src/daemon/group-spec.ts';
 import { silentLogger } from '../../src/log.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, f: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await f()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+/**
+ * Waits until `f` holds, re-checking on every change of the served world's stores (the daemons' writes over HTTP,
+ * the simulated controllers) and at least every `recheckMs` (DynamoDB has no watch). The bound is generous: this
+ * test runs on the wall clock and must not fail because a loaded machine is slow; an idle one returns at once.
+ */
+function until(world: ServedWorld['world'], what: string, f: () => boolean | Promise<boolean>, timeoutMs: number, recheckMs = 500): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let done = false;
+    let checking = false;
+    let again = false;
+    const unsubscribe = ['east', 'west'].map((c) => world.cluster(c).store.subscribe(() => void check()));
+    const timer = setInterval(() => void check(), recheckMs);
+    const bound = setTimeout(() => finish(new Error(`timed out after ${timeoutMs}ms waiting for ${what}`)), timeoutMs);
+    function finish(err?: Error) {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      clearTimeout(bound);
+      for (const u of unsubscribe) u();
+      if (err) reject(err);
+      else resolve();
+    }
+    async function check(): Promise<void> {
+      if (done) return;
+      if (checking) return void (again = true);
+      checking = true;
+      try {
+        do {
+          again = false;
+          if (await f()) return finish();
+        } while (again && !done);
+      } catch (e) {
+        finish(e instanceof Error ? e : new Error(String(e)));
+      } finally {
+        checking = false;
+      }
+    }
+    void check();
+  });
 }
 
 describe('daemon: real drivers over HTTP', () => {
@@ -36,7 +67,9 @@ describe('daemon: real drivers over HTTP', () => {
     served = await startWorldServe({ seed: 1, scenario: 'sample', kubeconfigOut: kubeconfig, speed: 10, profile: 'none', kubePortBase: 0, table: 'failover-engine' });
     const world = served.world;
     const endpoint = /dynamodb: (\S+)/.exec(served.lines.join('\n'))![1];
-    const spec = { ...world.scenario.groups[0].spec, heartbeatIntervalMs: 1_000, timeouts: { transitoryStateMs: 300_000, unhealthyPrimaryMs: 60_000, heartbeatMs: 30_000 } };
+    // Timeouts far above what a loaded machine needs, so a slow run is never mistaken for a stuck failover or a dead
+    // primary (the wall clock drives the daemons).
+    const spec = { ...world.scenario.groups[0].spec, heartbeatIntervalMs: 1_000, timeouts: { transitoryStateMs: 1_800_000, unhealthyPrimaryMs: 600_000, heartbeatMs: 120_000 } };
     for (const c of ['east', 'west']) {
       const store = world.cluster(c).store;
       store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'failover-engine-system' } });
@@ -55,16 +88,16 @@ describe('daemon: real drivers over HTTP', () => {
     const client = createDynamoDBClient({ endpoint, region: 'us-east-1', credentials });
     const gs = new DynamoGlobalState({ client, tableName: 'failover-engine', clock: realClock });
     try {
-      await until('the group registered by east in DynamoDB, both clusters heartbeating', async () => {
+      await until(world, 'the group registered by east in DynamoDB, both clusters heartbeating', async () => {
         const rec = await gs.getGroup('shop/storefront');
         const clusters = await gs.listClusters('shop/storefront');
         return rec?.ownerCluster === 'east' && clusters.length === 2 && clusters.every((c) => c.health === 'OK');
-      }, 30_000);
-      await until('the FailoverGroup status written over HTTP', () => world.get('east', { ...FailoverGroupKind, namespace: 'shop', name: 'storefront' })?.status?.health === 'OK', 10_000);
+      }, 240_000);
+      await until(world, 'the FailoverGroup status written over HTTP', () => world.get('east', { ...FailoverGroupKind, namespace: 'shop', name: 'storefront' })?.status?.health === 'OK', 120_000);
 
       world.cluster('east').store.create(failoverObject({ name: 'http-move', namespace: 'shop', targetCluster: 'west', mode: 'CONSISTENCY', groups: [{ name: 'storefront' }] }));
       const st = (c: string) => world.get(c, { ...FailoverKind, namespace: 'shop', name: 'http-move' })?.status?.status;
-      await until('the Failover to succeed on both clusters', () => st('east') === 'SUCCESS' && st('west') === 'SUCCESS', 90_000);
+      await until(world, 'the Failover to succeed on both clusters', () => st('east') === 'SUCCESS' && st('west') === 'SUCCESS', 480_000);
       expect((await gs.getGroup('shop/storefront'))?.ownerCluster).toBe('west');
       expect(world.volumeState('west', 'shop', 'db-data-0')).toBe('Primary');
       expect((await gs.listHistory('shop/storefront')).map((h) => h.status)).toEqual(['SUCCESS']);
@@ -73,5 +106,5 @@ describe('daemon: real drivers over HTTP', () => {
       await Promise.all(runs);
       client.destroy();
     }
-  }, 180_000);
+  }, 900_000);
 });

@@ -1,7 +1,7 @@
 // Why: the failover property suite also runs end to end through the REAL drivers: the Kubernetes driver over HTTP to
 // the simulated API servers and the DynamoDB driver on dynalite, with the same runner, nemesis and invariants as
 // the simulated suite (simulator/failover-run.ts). Fewer runs than the simulated suite (each one crosses real
-// HTTP): REAL_RUNS sets the number (default 3); REAL_SEED and REAL_PATH replay a fast-check counterexample.
+// HTTP): REAL_RUNS sets the number (default 5); REAL_SEED and REAL_PATH replay a fast-check counterexample.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulation, type CrashPoint, type SimulationOptions, type StallPoint } from '../../simulator/failover-run.ts';
@@ -10,7 +10,7 @@ import { startRealDrivers, type RealDrivers } from '../../src/e2e/real-world.ts'
 import { startDynalite, type DynaliteHandle } from '../support/dynalite.ts';
 
 const CRDS = loadCrds();
-const RUNS = Number(process.env.REAL_RUNS ?? 3);
+const RUNS = Number(process.env.REAL_RUNS ?? 5);
 const LEASE_TTL_MS = 60_000;
 
 let dyn: DynaliteHandle;

@@ -45,7 +45,21 @@ describe('cli: failover simulation', () => {
     expect(j.replayHint).toBe('npx failoverctl simulate --seed 4 --scenario sample --mode UPTIME --type planned --profile none');
   });
 
+  it('cli: simulate --seed N --json runs a failover by default (CONSISTENCY planned, sample, swarm) and reports outcome, timeline and invariants', async () => {
+    const r = await cli('simulate', '--seed', '3', '--json');
+    const j = JSON.parse(r.out);
+    expect(j).toMatchObject({ seed: 3, scenario: 'sample', failover: { mode: 'CONSISTENCY', type: 'planned', force: false, source: 'east', target: 'west' }, faultPlan: { profile: 'swarm' } });
+    expect(['completed', 'rolledBack', 'failed', 'manualIntervention']).toContain(j.outcome);
+    expect(j.timeline.map((s: { stage: string }) => s.stage)).toContain('Initialization');
+    for (const i of j.invariants) expect(['held', 'violated']).toContain(i.result);
+    expect(j.replayHint).toBe('npx failoverctl simulate --seed 3 --scenario sample --mode CONSISTENCY --type planned');
+    expect(r.code).toBe(j.failure === null ? 0 : 1);
+    const world = JSON.parse((await cli('simulate', '--seed', '3', '--no-failover', '--json')).out);
+    expect(Object.keys(world)).toEqual(['seed', 'scenario', 'virtualDurationMs', 'eventCount', 'traceHash', 'faultPlan']);
+  });
+
   it('cli: simulate: bad failover options end with one line naming the option (exit 2)', async () => {
+    expect(await cli('simulate', '--seed', '1', '--no-failover', '--mode', 'UPTIME')).toMatchObject({ code: 2, err: expect.stringContaining('--no-failover runs the world alone, so --mode cannot apply') });
     expect(await cli('simulate', '--seed', '1', '--mode', 'FAST')).toMatchObject({ code: 2, err: expect.stringContaining('--mode must be CONSISTENCY or UPTIME, got "FAST"') });
     expect(await cli('simulate', '--seed', '1', '--type', 'sudden')).toMatchObject({ code: 2, err: expect.stringContaining('--type must be planned or unplanned') });
     expect(await cli('simulate', '--seed', '1', '--crash-at', 'east-3')).toMatchObject({ code: 2, err: expect.stringContaining('--crash-at must be cluster:transition:downMs') });

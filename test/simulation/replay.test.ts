@@ -4,9 +4,11 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runSimulation } from '../../simulator/failover-run.ts';
 import { loadCrds } from '../../src/crds.ts';
+import { caseArb, caseOptions } from './swarm-case.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -40,4 +42,22 @@ describe('simulation: replay', () => {
     expect(x.traceHash).not.toBe(y.traceHash);
     expect((await runSimulation({ ...opts, seed: 11 })).traceHash).toBe(x.traceHash);
   });
+
+  it('replay: the command a property case prints reproduces it byte for byte in another process (swarm case drawn with fast-check seed 20240611, crash and stall forced)', async () => {
+    const [drawn] = fc.sample(caseArb, { seed: 20240611, numRuns: 1 });
+    // Force a nemesis of each kind so the printed command carries --crash-at and --stall too.
+    const c = { ...drawn, crash: drawn.crash ?? { side: 'target' as const, atTransition: 5, downMs: 4_000 }, stall: drawn.stall ?? { side: 'source' as const, atMs: 3_000, durationMs: 65_000 } };
+    const inProcess = await runSimulation({ ...caseOptions(c), crds: loadCrds() });
+    const hint = inProcess.replayHint;
+    expect(hint).toMatch(/^npx failoverctl simulate --seed \d+ --scenario generated-\d+ --mode (CONSISTENCY|UPTIME) --type (planned|unplanned)( --force)? --crash-at \S+ --stall \S+$/);
+    const args = hint.replace(/^npx failoverctl /, '').split(' ');
+    const child = await run(process.execPath, ['bin/failoverctl.js', ...args, '--json'], { cwd: root, maxBuffer: 64 * 1024 * 1024 }).catch((e: { stdout?: string; code?: number }) => {
+      // Exit code 1 means the run found a failure: the JSON is still printed, and must match too.
+      if (e.code === 1 && e.stdout) return { stdout: e.stdout };
+      throw e;
+    });
+    const j = JSON.parse(child.stdout);
+    expect(j.traceHash).toBe(inProcess.traceHash);
+    expect(j).toMatchObject({ seed: c.seed, outcome: inProcess.outcome, eventCount: inProcess.eventCount, virtualDurationMs: inProcess.virtualDurationMs, replayHint: hint });
+  }, 120_000);
 });

@@ -78,9 +78,9 @@ describe('determinism', () => {
     expect(hashes.size).toBe(3);
   });
 
-  it('determinism: the CLI replays the in-process run across processes (seed=7)', async () => {
+  it('determinism: the CLI replays the in-process run across processes (seed=7, --no-failover: the world alone)', async () => {
     const inProcess = await runWorldSimulation(options(7));
-    const cli = async (...args: string[]) => (await run(process.execPath, ['bin/failoverctl.js', 'simulate', '--seed', '7', ...args], { cwd: root, maxBuffer: 64 * 1024 * 1024 })).stdout;
+    const cli = async (...args: string[]) => (await run(process.execPath, ['bin/failoverctl.js', 'simulate', '--seed', '7', '--no-failover', ...args], { cwd: root, maxBuffer: 64 * 1024 * 1024 })).stdout;
     const [first, second, text] = await Promise.all([cli('--json'), cli('--json'), cli()]);
     const a = JSON.parse(first);
     const b = JSON.parse(second);

@@ -1,6 +1,7 @@
 // Why: what every failover step implementation shares: the ports of this operator, the per-failover logger
 // (created once per failover and reused), the step wrapper that stamps times and turns failures into JSON-safe
 // StepFailures, and the lease assertion that stops a cluster write when this failover no longer holds the lock.
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
 import type { ClockPort } from '../../../drivers/clock/clock.port.ts';
@@ -13,6 +14,10 @@ import { failoverLog } from '../../log.ts';
 import { withCallRetries } from '../resilient.ts';
 
 /** How the target fences an unreachable source's storage clients (unplanned failover, csi-addons NetworkFence). */
+/** Abort listeners one resource of a step may hold on the step's signal at once, and the step's own. */
+const STEP_LISTENERS_PER_RESOURCE = 4;
+const STEP_LISTENERS_BASE = 8;
+
 export interface FencingConfig {
   /** The node networks of a cluster, as the storage backend sees its clients. */
   cidrsOf(cluster: string): string[];
@@ -108,6 +113,10 @@ export class FailoverWiring {
    */
   step(name: string, fn: (input: StepInput, ctx: StepCtx) => Promise<Partial<StepOutput> | void>, options: { guarded?: boolean } = {}) {
     return fromPromise<StepOutput, StepInput>(async ({ input, signal }) => {
+      // One step works on up to policy.concurrencyMax resources at once, and each of them may hold a few abort
+      // listeners on the step's signal at the same time (a sleep, a watch, a child chart, a call in flight): each is
+      // removed when its wait ends. Node warns past 10 listeners; the real bound is known, so set it.
+      setMaxListeners(STEP_LISTENERS_PER_RESOURCE * Math.max(1, input.policy?.concurrencyMax ?? 16) + STEP_LISTENERS_BASE, signal);
       const log = this.logFor(input);
       const startedAtMs = this.nowMs();
       try {

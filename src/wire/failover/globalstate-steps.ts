@@ -119,10 +119,14 @@ export function globalStateSteps(w: FailoverWiring) {
     return { version: resumed ? record.version - 1 : record.version };
   };
 
+  // A forced failover takes (and re-takes) the lock even when the group is suspended: the operator asked to skip the
+  // advisory checks, and suspension is one of them (validation already honours force).
+  const forced = (r: StepInput['request']) => (r.force ? { force: true } : {});
+
   const acquire = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
     const r = input.request;
     const take = () =>
-      gs.acquireLock(r.groupId, { holder: deps.cluster, leaseToken: input.leaseToken, failoverId: r.failoverId, reason: `${r.type} ${r.mode} failover ${r.failoverName}: ${r.reason}`.slice(0, 500), ttlMs: input.policy.leaseTtlMs }, { log: ctx.log, signal: ctx.signal });
+      gs.acquireLock(r.groupId, { holder: deps.cluster, leaseToken: input.leaseToken, failoverId: r.failoverId, reason: `${r.type} ${r.mode} failover ${r.failoverName}: ${r.reason}`.slice(0, 500), ttlMs: input.policy.leaseTtlMs, ...forced(r) }, { log: ctx.log, signal: ctx.signal });
     let record: GroupRecord;
     try {
       record = await take();
@@ -228,7 +232,7 @@ export function globalStateSteps(w: FailoverWiring) {
     if (!withProof) {
       // An unguarded transfer fences by compare-and-set and revokes every lease, ours included: take the lock again
       // (a fresh fencing token, newer than anything the old owner holds) for the rest of the failover.
-      const taken = await gs.acquireLock(r.groupId, { holder: deps.cluster, leaseToken: input.leaseToken, failoverId: r.failoverId, reason: `unplanned failover ${r.failoverName} after fencing ${r.sourceCluster}`, ttlMs: input.policy.leaseTtlMs }, { log: ctx.log, signal: ctx.signal });
+      const taken = await gs.acquireLock(r.groupId, { holder: deps.cluster, leaseToken: input.leaseToken, failoverId: r.failoverId, reason: `unplanned failover ${r.failoverName} after fencing ${r.sourceCluster}`, ttlMs: input.policy.leaseTtlMs, ...forced(r) }, { log: ctx.log, signal: ctx.signal });
       ctx.log.info({ fencingToken: taken.fencingToken }, 'Acquired lock');
       return { proof: { leaseToken: input.leaseToken, fencingToken: taken.fencingToken }, leaseExpiresAtMs: taken.lock?.expiresAtMs };
     }
@@ -311,7 +315,7 @@ export function globalStateSteps(w: FailoverWiring) {
     if (lock && lock.expiresAtMs >= now) {
       throw new DriverError('Conflict', 'engine', 'regainLease', `group ${r.groupId} is locked by failover ${lock.failoverId} (${lock.holder}) until ${lock.expiresAtMs}`, { reason: 'Locked' });
     }
-    const taken = await gs.acquireLock(r.groupId, { holder: deps.cluster, leaseToken: input.leaseToken, failoverId: r.failoverId, reason: `regained for ${r.failoverName}`, ttlMs: input.policy.leaseTtlMs }, { log: ctx.log, signal: ctx.signal });
+    const taken = await gs.acquireLock(r.groupId, { holder: deps.cluster, leaseToken: input.leaseToken, failoverId: r.failoverId, reason: `regained for ${r.failoverName}`, ttlMs: input.policy.leaseTtlMs, ...forced(r) }, { log: ctx.log, signal: ctx.signal });
     ctx.log.warn({ fencingToken: taken.fencingToken }, 'Regained lock after losing the lease');
     const out: Partial<StepOutput> = { proof: { leaseToken: input.leaseToken, fencingToken: taken.fencingToken }, leaseExpiresAtMs: taken.lock?.expiresAtMs };
     if (h) out.observed = endedObservation(h);
