@@ -217,7 +217,7 @@ export class OperatorHost<TStatus = unknown> {
    */
   async recover(): Promise<RestartReport> {
     if (!this.up) throw new Error(`OperatorHost ${this.cluster}: recover() is for a fresh host; a crashed one comes back with restart()`);
-    if (this.recovered || this.managed.size > 0 || this.finished.size > 0 || this.life !== 0) {
+    if (this.recovered || this.managed.size > 0 || this.finished.size > 0 || this.life !== 1) {
       throw new Error(`OperatorHost ${this.cluster}: recover() runs once, on a fresh host before any start(); later lives use crash() then restart()`);
     }
     this.recovered = true;
