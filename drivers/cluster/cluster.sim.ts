@@ -5,6 +5,7 @@ import type { SimKernel } from '../../simulator/kernel.ts';
 import type { OpClass } from '../../simulator/faults.ts';
 import type { TimerId } from '../../simulator/scheduler.ts';
 import type { KubeStore } from '../../simulator/kube/store.types.ts';
+import { copy } from '../../simulator/kube/object-util.ts';
 import { DriverError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import {
@@ -71,7 +72,9 @@ class SimWatchStream {
     const id = this.kernel.sched.at(atMs, 'kube.watch.event', () => {
       this.timers.delete(id);
       if (this.ended || this.checkRoute()) return;
-      this.onEvent(e);
+      // The store shares its frozen objects with every watcher; the caller gets its own copy, made only now that
+      // the event is really delivered.
+      this.onEvent(e.type === 'BOOKMARK' ? e : { type: e.type, object: copy(e.object) });
     });
     this.timers.add(id);
   }

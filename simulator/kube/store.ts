@@ -1,8 +1,9 @@
 // Why: one simulated cluster's API server state, with the real server's semantics (resourceVersions,
 // optimistic concurrency, generation, status subresource, finalizers, server-side apply, schema validation,
 // label selectors, watch with a bounded history), so simulated runs exercise what a real cluster would do.
-// Stored objects are never mutated after they are stored (a write stores a new object), so the watch history
-// can share them; only what is returned or delivered is copied.
+// Stored objects are deep-frozen when they are stored (a write stores a new object, sharing the unchanged frozen
+// parts of the old one), so the watch history, the store's listeners, watchers and the read-only reads (`peek`,
+// `peekList`) all share them without copying; `get`, `list` and the writes' results are copies the caller may change.
 import jsonpatch from 'fast-json-patch';
 import mergePatchLib from 'json-merge-patch';
 import { apiVersionOf, gvkOf, type ApplyOpts, type DeleteOpts, type GVK, type KubeObject, type ListOpts, type ObjectList, type ObjectRef, type WatchEvent, type WatchOpts, type WriteOpts } from '../../drivers/cluster/cluster.port.ts';
@@ -25,7 +26,7 @@ import { applyBuiltinDefaults, builtinCauses, prepareForCreate } from './builtin
 import { EVERYTHING, parseLabelSelector, type LabelSelector } from './label-selector.ts';
 import { appliedFields, conflictMessage, mergeApply, recordUpdate, showPath, type Scope } from './managed-fields.ts';
 import { metadataCauses } from './metadata.ts';
-import { copy, copyJson, deepEqual, deterministicUid, equalExcept, isObject, isoSeconds, nameSuffix } from './object-util.ts';
+import { copy, copyJson, deepEqual, deepFreeze, deterministicUid, equalExcept, isObject, isoSeconds, nameSuffix } from './object-util.ts';
 import { isCrdObject, storageKey } from './registry.ts';
 import type { KubeStore, ResourceRegistry, ResourceType, StoreChange } from './store.types.ts';
 import { applySchema } from './validation.ts';
@@ -132,6 +133,17 @@ export class SimKubeStore implements KubeStore {
   }
 
   list(gvk: GVK, opts: Omit<ListOpts, 'log' | 'signal'> = {}): ObjectList {
+    const { items, resourceVersion } = this.peekList(gvk, opts);
+    return { items: items.map((o) => copy(o) as KubeObject), resourceVersion };
+  }
+
+  peek(ref: ObjectRef): Readonly<KubeObject> | undefined {
+    const t = this.typeOf(ref, 'kube.get');
+    const o = this.stored(t, this.nsOf(t, ref.namespace), ref.name);
+    return o ? this.shared(o, t) : undefined;
+  }
+
+  peekList(gvk: GVK, opts: Omit<ListOpts, 'log' | 'signal'> = {}): { items: Array<Readonly<KubeObject>>; resourceVersion: string } {
     const t = this.typeOf(gvk, 'kube.list');
     const selector = parseLabelSelector(opts.labelSelector, 'kube.list');
     const byNs = this.objects.get(storageKey(t));
@@ -143,7 +155,7 @@ export class SimKubeStore implements KubeStore {
         if (!byName) continue;
         for (const name of [...byName.keys()].sort()) {
           const o = byName.get(name)!;
-          if (selector.matches(o.metadata.labels)) items.push(this.out(o, t));
+          if (selector.matches(o.metadata.labels)) items.push(this.shared(o, t));
         }
       }
     }
@@ -277,7 +289,7 @@ export class SimKubeStore implements KubeStore {
     if ((cur.metadata.finalizers ?? []).length > 0) {
       // Graceful deletion: the object stays, terminating, until its finalizers are removed.
       if (cur.metadata.deletionTimestamp) return true;
-      const next = copy(cur);
+      const next: KubeObject = { ...cur, metadata: { ...cur.metadata } };
       next.metadata.deletionTimestamp = isoSeconds(this.now());
       (next.metadata as unknown as JsonObject).deletionGracePeriodSeconds = 0;
       next.metadata.generation = (cur.metadata.generation ?? 1) + 1;
@@ -434,7 +446,7 @@ export class SimKubeStore implements KubeStore {
     const extra: FieldCause[] = [];
     if (u.scope === 'status') {
       // A status write changes status alone: everything else is the stored object's.
-      next = copy(cur);
+      next = { ...cur, metadata: { ...cur.metadata } };
       if (input.status !== undefined) next.status = input.status;
       else delete next.status;
     } else {
@@ -447,7 +459,7 @@ export class SimKubeStore implements KubeStore {
         else m[f] = c[f];
       }
       if (t.statusSubresource) {
-        if (cur.status !== undefined) next.status = copy(cur.status);
+        if (cur.status !== undefined) next.status = cur.status;
         else delete next.status;
       }
       applyBuiltinDefaults(t, next);
@@ -474,7 +486,7 @@ export class SimKubeStore implements KubeStore {
 
   /** Deletes for good: a DELETED change carrying the last state at a new resourceVersion. */
   private remove(t: ResourceType, cur: KubeObject): void {
-    const gone = copy(cur);
+    const gone: KubeObject = { ...cur, metadata: { ...cur.metadata } };
     this.put(t, gone, 'DELETED', cur);
     if (isCrdObject(cur)) {
       // Deleting a CRD deletes its objects and stops serving its types.
@@ -484,7 +496,10 @@ export class SimKubeStore implements KubeStore {
         const t2 = types.find((x) => storageKey(x) === key)!;
         const byNs = this.objects.get(key);
         if (!byNs) continue;
-        for (const ns of [...byNs.keys()].sort()) for (const name of [...byNs.get(ns)!.keys()].sort()) this.put(t2, copy(byNs.get(ns)!.get(name)!), 'DELETED', byNs.get(ns)!.get(name)!);
+        for (const ns of [...byNs.keys()].sort()) for (const name of [...byNs.get(ns)!.keys()].sort()) {
+          const o = byNs.get(ns)!.get(name)!;
+          this.put(t2, { ...o, metadata: { ...o.metadata } }, 'DELETED', o);
+        }
       }
     }
   }
@@ -493,6 +508,7 @@ export class SimKubeStore implements KubeStore {
   private put(t: ResourceType, o: KubeObject, type: HistoryEntry['type'], old: KubeObject | undefined): void {
     this.rv++;
     o.metadata.resourceVersion = String(this.rv);
+    deepFreeze(o);
     const key = storageKey(t);
     const ns = o.metadata.namespace ?? '';
     let byNs = this.objects.get(key);
@@ -527,8 +543,8 @@ export class SimKubeStore implements KubeStore {
         if (ws) for (const w of [...ws]) if (!w.stopped) this.deliverTo(w, entry);
         if (this.listeners.size) {
           for (const l of [...this.listeners]) {
-            const c: StoreChange = { type: entry.type, object: copy(entry.object) };
-            if (entry.old) c.old = copy(entry.old);
+            const c: StoreChange = { type: entry.type, object: entry.object };
+            if (entry.old) c.old = entry.old;
             l(c);
           }
         }
@@ -553,14 +569,14 @@ export class SimKubeStore implements KubeStore {
     const now = e.type !== 'DELETED' && (!sel || sel.matches(e.object.metadata.labels));
     const before = e.old !== undefined && (!sel || sel.matches(e.old.metadata.labels));
     let event: WatchEvent;
-    if (now && !before) event = { type: 'ADDED', object: copy(e.object) };
-    else if (now && before) event = { type: 'MODIFIED', object: copy(e.object) };
+    if (now && !before) event = { type: 'ADDED', object: this.sharedAt(e.object, w.apiVersion) };
+    else if (now && before) event = { type: 'MODIFIED', object: this.sharedAt(e.object, w.apiVersion) };
     else if (!now && before) {
-      const last = copy(e.type === 'DELETED' ? e.object : e.old!);
-      last.metadata.resourceVersion = String(e.rv);
-      event = { type: 'DELETED', object: last };
+      const last = e.type === 'DELETED' ? e.object : e.old!;
+      const rv = String(e.rv);
+      const object = last.metadata.resourceVersion === rv ? this.sharedAt(last, w.apiVersion) : Object.freeze({ ...last, apiVersion: w.apiVersion, metadata: Object.freeze({ ...last.metadata, resourceVersion: rv }) });
+      event = { type: 'DELETED', object };
     } else return;
-    event.object.apiVersion = w.apiVersion;
     w.deliver(event);
   }
 
@@ -575,5 +591,14 @@ export class SimKubeStore implements KubeStore {
     const c = copy(o);
     c.apiVersion = apiVersionOf(t);
     return c;
+  }
+
+  /** The stored (frozen) object itself, at the version asked for: shared, never copied deeply. */
+  private shared(o: KubeObject, t: ResourceType): KubeObject {
+    return this.sharedAt(o, apiVersionOf(t));
+  }
+
+  private sharedAt(o: KubeObject, apiVersion: string): KubeObject {
+    return o.apiVersion === apiVersion ? o : Object.freeze({ ...o, apiVersion });
   }
 }

@@ -25,7 +25,10 @@ export interface ResourceRegistry {
   all(): ResourceType[];
 }
 
-/** A change as the store's own listeners (the simulated controllers) see it. */
+/**
+ * A change as the store's own listeners (the simulated controllers, invariants) see it. The objects are the stored
+ * ones, deep-frozen and shared by every listener: read them, never change them (copy first).
+ */
 export interface StoreChange {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: KubeObject;
@@ -42,7 +45,8 @@ export interface StoreChange {
  * - schema violations throw Invalid (422, reason `Invalid`) with the field paths in the message and details;
  * - watches replay events after the given resourceVersion from a bounded history, and throw Conflict with
  *   reason `Expired` (code 410) when it is older than the history holds.
- * Every returned object is a deep copy.
+ * `get`, `list` and every write return deep copies the caller owns. `peek`, `peekList`, watch events and listener
+ * changes hand out the stored objects themselves, deep-frozen and shared (no copy): for readers that never change them.
  */
 export interface KubeStore {
   readonly cluster: string;
@@ -51,6 +55,10 @@ export interface KubeStore {
   currentResourceVersion(): string;
   get(ref: ObjectRef): KubeObject | undefined;
   list(gvk: GVK, opts?: Omit<ListOpts, 'log' | 'signal'>): ObjectList;
+  /** As `get`, without the copy: the stored object, deep-frozen and shared. */
+  peek(ref: ObjectRef): Readonly<KubeObject> | undefined;
+  /** As `list`, without the copies: the stored objects, deep-frozen and shared. */
+  peekList(gvk: GVK, opts?: Omit<ListOpts, 'log' | 'signal'>): { items: Array<Readonly<KubeObject>>; resourceVersion: string };
   create(obj: KubeObject, opts?: Omit<WriteOpts, 'log' | 'signal'>): KubeObject;
   update(obj: KubeObject, opts?: Omit<WriteOpts, 'log' | 'signal'>): KubeObject;
   updateStatus(obj: KubeObject): KubeObject;
@@ -61,7 +69,7 @@ export interface KubeStore {
   patchStatus(ref: ObjectRef, patch: JsonObject): KubeObject;
   /** Returns false when the object did not exist. */
   delete(ref: ObjectRef, opts?: Omit<DeleteOpts, 'log' | 'signal'>): boolean;
-  /** Starts a watch; events are delivered through `deliver` (the caller decides latency). */
+  /** Starts a watch; events are delivered through `deliver` (the caller decides latency), their objects frozen and shared. */
   watch(gvk: GVK, opts: Omit<WatchOpts, 'log' | 'signal'>, deliver: (e: WatchEvent) => void): { stop(): void };
   /** Every committed change, synchronously, for the simulated controllers and invariants. */
   subscribe(listener: (c: StoreChange) => void): () => void;

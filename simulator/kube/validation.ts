@@ -74,15 +74,25 @@ function compile(schema: JsonObject): Compiled {
 const ROOT_KEPT = new Set(['apiVersion', 'kind', 'metadata']);
 
 /**
- * Structural pruning and defaulting, in place: unknown fields dropped (unless the schema preserves them),
- * nulls dropped where the field is not nullable, missing fields with a default filled in.
+ * Structural pruning and defaulting: unknown fields dropped (unless the schema preserves them), nulls dropped where
+ * the field is not nullable, missing fields with a default filled in. In place where the data is writable; a frozen
+ * part (shared with the stored version before it) is copied only when it must change. Returns the result.
  */
-function normalize(data: Json | undefined, s: JsonObject, root: boolean): void {
+function normalize(data: Json | undefined, s: JsonObject, root: boolean): Json | undefined {
   if (Array.isArray(data)) {
-    if (isObject(s.items)) for (const el of data) normalize(el, s.items, false);
-    return;
+    if (!isObject(s.items)) return data;
+    let out = data;
+    for (let i = 0; i < data.length; i++) {
+      const n = normalize(data[i], s.items, false) as Json;
+      if (n === data[i]) continue;
+      if (out === data && Object.isFrozen(data)) out = [...data];
+      out[i] = n;
+    }
+    return out;
   }
-  if (!isObject(data)) return;
+  if (!isObject(data)) return data;
+  let out = data;
+  const writable = (): JsonObject => (out === data && Object.isFrozen(data) ? (out = { ...data }) : out);
   const props = isObject(s.properties) ? s.properties : undefined;
   const additional = isObject(s.additionalProperties) ? s.additionalProperties : undefined;
   const keepUnknown = s['x-kubernetes-preserve-unknown-fields'] === true || s.additionalProperties === true;
@@ -91,23 +101,22 @@ function normalize(data: Json | undefined, s: JsonObject, root: boolean): void {
     if ((root || embedded) && ROOT_KEPT.has(k)) continue;
     const ps = props && isObject(props[k]) ? (props[k] as JsonObject) : additional;
     if (!ps) {
-      if (!keepUnknown) delete data[k];
+      if (!keepUnknown) delete writable()[k];
       continue;
     }
     if (data[k] === null && ps.nullable !== true) {
-      delete data[k];
+      delete writable()[k];
       continue;
     }
-    normalize(data[k], ps, false);
+    const n = normalize(data[k], ps, false);
+    if (n !== data[k]) writable()[k] = n as Json;
   }
   if (props) {
     for (const [k, ps] of Object.entries(props)) {
-      if (isObject(ps) && ps.default !== undefined && data[k] === undefined) {
-        data[k] = copy(ps.default);
-        normalize(data[k], ps, false);
-      }
+      if (isObject(ps) && ps.default !== undefined && out[k] === undefined) writable()[k] = normalize(copy(ps.default), ps, false) as Json;
     }
   }
+  return out;
 }
 
 function jsonType(v: unknown): string {
@@ -183,6 +192,7 @@ function inBranch(schemaPath: string): boolean {
  * violations (empty when valid), worded as the real server words them.
  */
 export function applySchema(obj: JsonObject, schema: JsonObject): FieldCause[] {
+  if (Object.isFrozen(obj)) throw new TypeError('applySchema: the object must be writable (it is normalized in place)');
   normalize(obj, schema, true);
   const { validate } = compile(schema);
   if (validate(obj)) return [];

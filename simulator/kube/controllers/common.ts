@@ -5,6 +5,7 @@ import type { GVK, KubeObject, ObjectRef } from '../../../drivers/cluster/cluste
 import type { Json, JsonObject } from '../../../drivers/json.ts';
 import type { SimKernel } from '../../kernel.ts';
 import type { TraceValue } from '../../trace.ts';
+import { deepEqual } from '../object-util.ts';
 import type { KubeStore, StoreChange } from '../store.types.ts';
 
 /** Annotations and labels the simulated world, its controllers and the engine share. */
@@ -246,7 +247,7 @@ export abstract class BaseController implements Controller {
       else this.onOtherChange(c);
     });
     for (const kind of this.kinds) {
-      for (const obj of this.ctx.store.list(kind).items) this.queue.add(keyOf(obj.metadata.namespace, obj.metadata.name));
+      for (const obj of this.ctx.store.peekList(kind).items) this.queue.add(keyOf(obj.metadata.namespace, obj.metadata.name));
     }
   }
 
@@ -273,7 +274,7 @@ export abstract class BaseController implements Controller {
 
   /** Writes `status` when it differs from the stored one (conditions' timestamps included). */
   protected writeStatus(obj: KubeObject, status: JsonObject): KubeObject {
-    if (stableJson(obj.status ?? {}) === stableJson(status)) return obj;
+    if (deepEqual(obj.status ?? {}, status)) return obj;
     return this.ctx.store.updateStatus({ ...obj, status });
   }
 }

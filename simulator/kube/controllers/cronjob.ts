@@ -110,7 +110,7 @@ export class CronJobController extends BaseController {
   }
 
   protected reconcile(key: string): void {
-    const obj = this.ctx.store.get(refFor(Kinds.CronJob, key));
+    const obj = this.ctx.store.peek(refFor(Kinds.CronJob, key));
     const armed = this.armed.get(key);
     if (!obj || obj.spec?.suspend === true) {
       if (armed) {
@@ -143,7 +143,7 @@ export class CronJobController extends BaseController {
 
   private fire(key: string): void {
     this.armed.delete(key);
-    const obj = this.ctx.store.get(refFor(Kinds.CronJob, key));
+    const obj = this.ctx.store.peek(refFor(Kinds.CronJob, key));
     if (!obj || obj.spec?.suspend === true) return;
     const { namespace, name } = splitKey(key);
     const n = (this.runs.get(key) ?? 0) + 1;
@@ -158,7 +158,7 @@ export class CronJobController extends BaseController {
   }
 
   private finish(key: string, job: string): void {
-    const obj = this.ctx.store.get(refFor(Kinds.CronJob, key));
+    const obj = this.ctx.store.peek(refFor(Kinds.CronJob, key));
     if (!obj) return;
     const status: JsonObject = { ...(obj.status ?? {}), lastSuccessfulTime: isoTime(this.now) };
     const active = Array.isArray(status.active) ? status.active : [];

@@ -71,7 +71,7 @@ export class FluxController extends BaseController {
   }
 
   protected reconcile(key: string): void {
-    const obj = this.ctx.store.get(refFor(this.gvk, key));
+    const obj = this.ctx.store.peek(refFor(this.gvk, key));
     if (!obj) return;
     const { namespace, name } = splitKey(key);
     if (fluxPaused(obj)) {
@@ -99,7 +99,7 @@ export class FluxController extends BaseController {
   }
 
   private finish(key: string): void {
-    const obj = this.ctx.store.get(refFor(this.gvk, key));
+    const obj = this.ctx.store.peek(refFor(this.gvk, key));
     if (!obj || fluxPaused(obj)) return;
     const { namespace, name } = splitKey(key);
     this.writeStatus(obj, this.readyStatus(obj));
@@ -155,7 +155,7 @@ export class FluxController extends BaseController {
 
   /** Puts an object straight into its reconciled state (the world builder's converged start). */
   materialize(namespace: string, name: string): void {
-    const obj = this.ctx.store.get({ ...this.gvk, namespace, name });
+    const obj = this.ctx.store.peek({ ...this.gvk, namespace, name });
     if (!obj) throw new Error(`materialize: ${this.kind} ${namespace}/${name} does not exist on ${this.cluster}`);
     this.writeStatus(obj, this.readyStatus(obj));
   }

@@ -38,13 +38,13 @@ export class NetworkFenceController extends BaseController {
   }
 
   protected reconcile(key: string): void {
-    const obj = this.ctx.store.get(refFor(Kinds.NetworkFence, key));
+    const obj = this.ctx.store.peek(refFor(Kinds.NetworkFence, key));
     if (!obj) return;
     const desired = asString(obj.spec?.fenceState) === 'Unfenced' ? 'Unfenced' : 'Fenced';
     if (asString(obj.status?.message) === FENCE_MESSAGES[desired] && asString(obj.status?.result) === FENCE_RESULT_SUCCEEDED) return;
     // Fencing is a storage-side operation, as long as a demotion.
     this.timers.set(key, this.ctx.kernel.draw(this.ctx.kernel.plan.physics.volumeDemoteMs), () => {
-      const now = this.ctx.store.get(refFor(Kinds.NetworkFence, key));
+      const now = this.ctx.store.peek(refFor(Kinds.NetworkFence, key));
       if (!now) return;
       const state = asString(now.spec?.fenceState) === 'Unfenced' ? 'Unfenced' : 'Fenced';
       this.writeStatus(now, { ...(now.status ?? {}), result: FENCE_RESULT_SUCCEEDED, message: FENCE_MESSAGES[state] });

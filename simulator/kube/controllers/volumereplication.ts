@@ -167,7 +167,7 @@ export class VolumeReplicationController extends BaseController {
 
   override start(): void {
     super.start();
-    for (const obj of this.ctx.store.list(Kinds.VolumeReplication).items) {
+    for (const obj of this.ctx.store.peekList(Kinds.VolumeReplication).items) {
       const key = keyOf(obj.metadata.namespace, obj.metadata.name);
       this.ledger.observe(this.cluster, obj.metadata.namespace ?? '', obj.metadata.name, vrState(obj));
       if (!this.ticks.has(key)) this.ticks.set(key, this.tickRnd.int(1, this.syncIntervalMs), () => this.tick(key));
@@ -207,7 +207,7 @@ export class VolumeReplicationController extends BaseController {
   }
 
   protected reconcile(key: string): void {
-    const obj = this.ctx.store.get(refFor(Kinds.VolumeReplication, key));
+    const obj = this.ctx.store.peek(refFor(Kinds.VolumeReplication, key));
     if (!obj || this.timers.has(key)) return; // an operation in flight re-queues the object when it ends
     const { namespace = '', name } = splitKey(key);
     const desired = asString(obj.spec?.replicationState) as ReplicationState | undefined;
@@ -289,7 +289,7 @@ export class VolumeReplicationController extends BaseController {
   private startOp(obj: KubeObject, op: 'promote' | 'demote' | 'resync' | 'settle', delayMs: number, done: () => void): void {
     const key = keyOf(obj.metadata.namespace, obj.metadata.name);
     if (op !== 'settle') {
-      const fresh = this.ctx.store.get(refFor(Kinds.VolumeReplication, key)) ?? obj;
+      const fresh = this.ctx.store.peek(refFor(Kinds.VolumeReplication, key)) ?? obj;
       this.writeStatus(fresh, { ...(fresh.status ?? {}), lastStartTime: isoTime(this.now) });
       this.emit(`${op}.started`, { ns: obj.metadata.namespace, name: obj.metadata.name, forced: op === 'promote' && annotation(obj, Annotations.forcePromote) === 'true' ? true : undefined });
     }
@@ -297,7 +297,7 @@ export class VolumeReplicationController extends BaseController {
   }
 
   private completePromote(key: string): void {
-    const obj = this.ctx.store.get(refFor(Kinds.VolumeReplication, key));
+    const obj = this.ctx.store.peek(refFor(Kinds.VolumeReplication, key));
     if (!obj) return;
     const { namespace = '', name } = splitKey(key);
     // The storage checks again when the promotion lands: a peer may have become primary meanwhile.
@@ -316,7 +316,7 @@ export class VolumeReplicationController extends BaseController {
   }
 
   private completeDemote(key: string): void {
-    const obj = this.ctx.store.get(refFor(Kinds.VolumeReplication, key));
+    const obj = this.ctx.store.peek(refFor(Kinds.VolumeReplication, key));
     if (!obj) return;
     const { namespace = '', name } = splitKey(key);
     const wasPrimary = vrState(obj) === 'Primary';
@@ -336,7 +336,7 @@ export class VolumeReplicationController extends BaseController {
   }
 
   private completeSettle(key: string): void {
-    const obj = this.ctx.store.get(refFor(Kinds.VolumeReplication, key));
+    const obj = this.ctx.store.peek(refFor(Kinds.VolumeReplication, key));
     if (!obj || vrState(obj) !== 'Secondary' || inSplitBrain(obj)) {
       this.queue.add(key);
       return;
@@ -352,7 +352,7 @@ export class VolumeReplicationController extends BaseController {
   }
 
   private completeResync(key: string): void {
-    const obj = this.ctx.store.get(refFor(Kinds.VolumeReplication, key));
+    const obj = this.ctx.store.peek(refFor(Kinds.VolumeReplication, key));
     if (!obj) return;
     const { namespace = '', name } = splitKey(key);
     const primaries = this.primaryPeers(namespace, name);
@@ -375,7 +375,7 @@ export class VolumeReplicationController extends BaseController {
 
   /** The replication interval: the primary takes writes, a secondary receives the primary's last snapshot. */
   private tick(key: string): void {
-    const obj = this.ctx.store.get(refFor(Kinds.VolumeReplication, key));
+    const obj = this.ctx.store.peek(refFor(Kinds.VolumeReplication, key));
     if (!obj) return;
     this.ticks.set(key, this.syncIntervalMs, () => this.tick(key));
     const { namespace = '', name } = splitKey(key);
@@ -403,7 +403,7 @@ export class VolumeReplicationController extends BaseController {
 
   /** Puts a VolumeReplication straight into a settled state (the world builder's converged start). */
   materialize(namespace: string, name: string): void {
-    const obj = this.ctx.store.get({ ...Kinds.VolumeReplication, namespace, name });
+    const obj = this.ctx.store.peek({ ...Kinds.VolumeReplication, namespace, name });
     if (!obj) throw new Error(`materialize: VolumeReplication ${namespace}/${name} does not exist on ${this.cluster}`);
     const primary = obj.spec?.replicationState === 'primary';
     const at = isoTime(this.now);

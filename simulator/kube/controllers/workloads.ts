@@ -67,6 +67,10 @@ export class ReplicatedWorkloadController extends BaseController {
   /** Pods whose stop this controller has scheduled (the kubelet is stopping their containers). */
   private readonly stopping = new Set<string>();
   private readonly rnd: RandomStream;
+  /** `namespace/workload` → the names of the pods whose ownerReferences name it (kept current from the store's changes). */
+  private readonly owned = new Map<string, Set<string>>();
+  /** Pod template (a frozen stored object, so its identity is its content) → its pod-template-hash. */
+  private readonly hashes = new WeakMap<object, string>();
 
   constructor(
     ctx: ControllerContext,
@@ -85,8 +89,32 @@ export class ReplicatedWorkloadController extends BaseController {
     super.onChange(c);
   }
 
+  override start(): void {
+    super.start();
+    for (const pod of this.ctx.store.peekList(Kinds.Pod).items) this.index(undefined, pod);
+  }
+
+  /** Keeps the owner index: a pod moves from the owners its old version named to those its new version names. */
+  private index(old: KubeObject | undefined, pod: KubeObject | undefined): void {
+    const ownersOf = (p: KubeObject | undefined) => (p?.metadata.ownerReferences ?? []).filter((o) => o.kind === this.kind).map((o) => keyOf(p!.metadata.namespace, o.name));
+    const before = ownersOf(old);
+    const after = ownersOf(pod);
+    for (const k of before) {
+      if (after.includes(k)) continue;
+      const set = this.owned.get(k);
+      set?.delete(old!.metadata.name);
+      if (set?.size === 0) this.owned.delete(k);
+    }
+    for (const k of after) {
+      let set = this.owned.get(k);
+      if (!set) this.owned.set(k, (set = new Set()));
+      set.add(pod!.metadata.name);
+    }
+  }
+
   protected override onOtherChange(c: StoreChange): void {
     if (c.object.kind !== 'Pod' || c.object.apiVersion !== 'v1') return;
+    this.index(c.old, c.type === 'DELETED' ? undefined : c.object);
     const owner = c.object.metadata.ownerReferences?.find((o) => o.kind === this.kind);
     if (!owner) return;
     const podKey = keyOf(c.object.metadata.namespace, c.object.metadata.name);
@@ -103,18 +131,20 @@ export class ReplicatedWorkloadController extends BaseController {
 
   /** The pods this workload owns, as the controller sees them. */
   pods(namespace: string, name: string): KubeObject[] {
-    // Narrowed by the workload's selector first (the store filters before it copies), so a namespace with
-    // thousands of pods is not copied whole on every reconcile; ownership is still what decides.
-    const owner = this.ctx.store.get({ ...this.gvk, namespace, name });
-    const labelSelector = owner
-      ? Object.entries(selectorLabels(owner))
-          .map(([k, v]) => `${k}=${v}`)
-          .join(',')
-      : '';
-    return this.ctx.store
-      .list(Kinds.Pod, labelSelector ? { namespace, labelSelector } : { namespace })
-      .items.filter((p) => p.metadata.ownerReferences?.some((o) => o.kind === this.kind && o.name === name))
-      .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+    // From the owner index (no scan of the namespace's pods), still narrowed by the workload's selector as a
+    // list by label would be; ownership is what decides. The stored objects are shared and frozen: read only.
+    const names = this.owned.get(keyOf(namespace, name));
+    if (!names) return [];
+    const owner = this.ctx.store.peek({ ...this.gvk, namespace, name });
+    const selector = owner ? Object.entries(selectorLabels(owner)) : [];
+    const out: KubeObject[] = [];
+    for (const podName of names) {
+      const p = this.ctx.store.peek({ ...Kinds.Pod, namespace, name: podName });
+      if (!p || !p.metadata.ownerReferences?.some((o) => o.kind === this.kind && o.name === name)) continue;
+      if (selector.some(([k, v]) => p.metadata.labels?.[k] !== v)) continue;
+      out.push(p);
+    }
+    return out.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   }
 
   private view(pod: KubeObject, workload: string): PodView {
@@ -134,7 +164,7 @@ export class ReplicatedWorkloadController extends BaseController {
   protected reconcile(key: string): void {
     const { namespace, name } = splitKey(key);
     if (namespace === undefined) return;
-    const obj = this.ctx.store.get(refFor(this.gvk, key));
+    const obj = this.ctx.store.peek(refFor(this.gvk, key));
     const pods = this.pods(namespace, name).map((p) => this.view(p, name));
     // Pods deleted by someone else: the kubelet stops them.
     for (const p of pods) if (p.terminating && !this.stopping.has(keyOf(namespace, p.name))) this.terminatePod(namespace, p.name, name);
@@ -172,7 +202,11 @@ export class ReplicatedWorkloadController extends BaseController {
   }
 
   private templateHash(obj: KubeObject): string {
-    return shortHash(stableJson(this.podTemplate(obj)), 10);
+    const template = this.podTemplate(obj);
+    if (!Object.isFrozen(template)) return shortHash(stableJson(template), 10);
+    let h = this.hashes.get(template);
+    if (h === undefined) this.hashes.set(template, (h = shortHash(stableJson(template), 10)));
+    return h;
   }
 
   private podName(obj: KubeObject, ordinal: number | undefined): string {
@@ -181,7 +215,7 @@ export class ReplicatedWorkloadController extends BaseController {
       let suffix = '';
       for (let i = 0; i < 5; i++) suffix += POD_NAME_ALPHABET[this.rnd.int(0, POD_NAME_ALPHABET.length - 1)];
       const name = `${obj.metadata.name}-${this.templateHash(obj)}-${suffix}`;
-      if (!this.ctx.store.get({ ...Kinds.Pod, namespace: obj.metadata.namespace, name })) return name;
+      if (!this.ctx.store.peek({ ...Kinds.Pod, namespace: obj.metadata.namespace, name })) return name;
     }
   }
 
@@ -242,7 +276,7 @@ export class ReplicatedWorkloadController extends BaseController {
   }
 
   private podStarted(namespace: string, podName: string, owner: string): void {
-    const pod = this.ctx.store.get(this.podRef(namespace, podName));
+    const pod = this.ctx.store.peek(this.podRef(namespace, podName));
     if (!pod || pod.metadata.deletionTimestamp || this.stopping.has(keyOf(namespace, podName))) return;
     this.ctx.store.updateStatus({ ...pod, status: this.readyStatus() });
     this.emit('pod.ready', { kind: this.kind, ns: namespace, name: owner, pod: podName });
@@ -255,7 +289,7 @@ export class ReplicatedWorkloadController extends BaseController {
     this.stopping.add(podKey);
     const ref = this.podRef(namespace, podName);
     this.ctx.store.delete(ref); // graceful: the kubelet finalizer keeps it, Terminating, until it has stopped
-    const pod = this.ctx.store.get(ref);
+    const pod = this.ctx.store.peek(ref);
     if (pod) {
       const conditions = ((pod.status?.conditions as Condition[] | undefined) ?? []).map((c) =>
         c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False' as const, reason: 'PodTerminating', message: 'pod is terminating', lastTransitionTime: isoTime(this.now) } : c,
@@ -264,7 +298,7 @@ export class ReplicatedWorkloadController extends BaseController {
     }
     this.emit('pod.terminating', { kind: this.kind, ns: namespace, name: owner, pod: podName });
     this.timers.set(podKey, this.ctx.kernel.draw(this.ctx.kernel.plan.physics.podStopMs), () => {
-      const cur = this.ctx.store.get(ref);
+      const cur = this.ctx.store.peek(ref);
       if (cur) {
         const finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== KUBELET_FINALIZER);
         this.ctx.store.update({ ...cur, metadata: { ...cur.metadata, finalizers } });
@@ -352,7 +386,7 @@ export class ReplicatedWorkloadController extends BaseController {
    * builder uses it so a run starts from a cluster that has been running for a while.
    */
   materialize(namespace: string, name: string): void {
-    const obj = this.ctx.store.get({ ...this.gvk, namespace, name });
+    const obj = this.ctx.store.peek({ ...this.gvk, namespace, name });
     if (!obj) throw new Error(`materialize: ${this.kind} ${namespace}/${name} does not exist on ${this.cluster}`);
     const desired = desiredReplicas(obj);
     for (let i = 0; i < desired; i++) {
@@ -362,7 +396,7 @@ export class ReplicatedWorkloadController extends BaseController {
       this.ctx.store.updateStatus({ ...created, status: this.readyStatus() });
       this.podSeq.set(keyOf(namespace, podName), this.nextSeq++);
     }
-    const fresh = this.ctx.store.get({ ...this.gvk, namespace, name });
+    const fresh = this.ctx.store.peek({ ...this.gvk, namespace, name });
     if (fresh) this.updateStatus(fresh);
   }
 }
