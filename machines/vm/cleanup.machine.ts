@@ -6,8 +6,9 @@
 // is kept (destroying it would take the volume with it); both are named in conditions.
 import { assign, not, setup } from 'xstate';
 import { retryingStep, stepError, stepOk } from './step.machine.ts';
+import { onStepFailed, onStepThrew } from './step.transitions.ts';
 import { cleanupStepName } from './vm.steps.ts';
-import { condition, snapshotKept, VmConditionReason, VmConditionType, vmKept, volumeLocationUnknown, volumeOrphaned, withCondition } from './vm.conditions.ts';
+import { condition, jobLogNotUpdated, snapshotKept, VmConditionReason, VmConditionType, vmKept, volumeLocationUnknown, volumeOrphaned, withCondition } from './vm.conditions.ts';
 import { vmLifecycleMachine } from './vm-lifecycle.machine.ts';
 import { volumeLifecycleMachine } from './volume-lifecycle.machine.ts';
 import type { CleanupInput, CleanupOutput, StepError, StepOutcome, VmCondition, VmLifecycleOutput, VolumeLifecycleOutput, VolumeWhere } from './vm.types.ts';
@@ -135,14 +136,10 @@ export const cleanupMachine = setup({
         src: 'openJob',
         input: ({ context }) => ({ op: 'openJob', args: { job: context.job }, retry: context.policy.retry }),
         onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'ending',
-            actions: { type: 'noteError', params: ({ event }) => stepError(event.output, 'openJob') },
-          },
+          onStepFailed('ending', 'openJob', 'noteError'),
           { target: 'stoppingVm' },
         ],
-        onError: { target: 'ending', actions: { type: 'noteError', params: ({ event }) => stepError(undefined, `openJob: ${String(event.error)}`) } },
+        onError: onStepThrew('ending', 'openJob', 'noteError'),
       },
     },
     // A VM's root disk can only be detached while the VM is stopped.
@@ -182,7 +179,7 @@ export const cleanupMachine = setup({
             ],
           },
         ],
-        onError: { target: 'releasingVolume', actions: { type: 'noteError', params: ({ event }) => stepError(undefined, `stopVm: ${String(event.error)}`) } },
+        onError: onStepThrew('releasingVolume', 'stopVm', 'noteError'),
       },
     },
     // Per volume: off the VM (detached, to revert it) or straight back to the appliance when there is nothing to revert.
@@ -341,7 +338,7 @@ export const cleanupMachine = setup({
             ],
           },
         ],
-        onError: { target: 'deletingSnapshots', actions: { type: 'noteError', params: ({ event }) => stepError(undefined, `removeVm: ${String(event.error)}`) } },
+        onError: onStepThrew('deletingSnapshots', 'removeVm', 'noteError'),
       },
     },
     deletingSnapshots: {
@@ -375,7 +372,7 @@ export const cleanupMachine = setup({
           },
           { target: 'updatingContext', actions: assign({ snapshotsDeleted: ({ context }) => deletableSnapshots(context).length === context.snapshots.length }) },
         ],
-        onError: { target: 'updatingContext', actions: { type: 'noteError', params: ({ event }) => stepError(undefined, `deleteSnapshots: ${String(event.error)}`) } },
+        onError: onStepThrew('updatingContext', 'deleteSnapshots', 'noteError'),
       },
     },
     // A cleaned-up test, or a clean rollback, gives the VM back: ready_for_failover (a no-op when it already is;
@@ -392,14 +389,10 @@ export const cleanupMachine = setup({
           retry: context.policy.retry,
         }),
         onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'finishingJob',
-            actions: { type: 'noteError', params: ({ event }) => stepError(event.output, 'setContextStatus') },
-          },
+          onStepFailed('finishingJob', 'setContextStatus', 'noteError'),
           { target: 'finishingJob' },
         ],
-        onError: { target: 'finishingJob', actions: { type: 'noteError', params: ({ event }) => stepError(undefined, `setContextStatus: ${String(event.error)}`) } },
+        onError: onStepThrew('finishingJob', 'setContextStatus', 'noteError'),
       },
     },
     finishingJob: {
@@ -418,7 +411,7 @@ export const cleanupMachine = setup({
             target: 'ending',
             actions: {
               type: 'addCondition',
-              params: ({ event }) => condition(VmConditionType.JobLogNotUpdated, 'True', VmConditionReason.JobLogUnavailable, `the job's final status could not be written: ${stepError(event.output, 'finishJob').message}`),
+              params: ({ event }) => jobLogNotUpdated(stepError(event.output, 'finishJob')),
             },
           },
           { target: 'ending', actions: assign({ jobFinished: true }) },

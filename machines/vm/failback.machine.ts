@@ -4,8 +4,10 @@
 // VM and it is started again, so the service runs as before and the conditions say why the failback failed.
 import { assign, not, setup } from 'xstate';
 import { retryingStep, stepError, stepOk, stepValue } from './step.machine.ts';
+import { finishJobState } from './finish-job.state.ts';
+import { onStepFailed, onStepThrew } from './step.transitions.ts';
 import { validateFailback, type FailbackFacts } from './validation.ts';
-import { condition, VmConditionReason, VmConditionType, vmKept, volumeLocationUnknown, volumeOrphaned, withCondition } from './vm.conditions.ts';
+import { condition, VmConditionReason, VmConditionType, vmKept, volumeLost, withCondition } from './vm.conditions.ts';
 import { targetVmName } from './vm.names.ts';
 import { StepName, vmStepName } from './vm.steps.ts';
 import { vmLifecycleMachine } from './vm-lifecycle.machine.ts';
@@ -100,10 +102,10 @@ export const failbackMachine = setup({
         src: 'openJob',
         input: ({ context }) => ({ op: 'openJob', args: { job: context.job }, retry: context.policy.retry }),
         onDone: [
-          { guard: { type: 'stepFailed', params: ({ event }) => event.output }, target: 'failing', actions: { type: 'fail', params: ({ event }) => stepError(event.output, 'openJob') } },
+          onStepFailed('failing', 'openJob', 'fail'),
           { target: 'validating' },
         ],
-        onError: { target: 'failing', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `openJob: ${String(event.error)}`) } },
+        onError: onStepThrew('failing', 'openJob', 'fail'),
       },
     },
     validating: {
@@ -117,7 +119,7 @@ export const failbackMachine = setup({
           retry: context.policy.retry,
         }),
         onDone: [
-          { guard: { type: 'stepFailed', params: ({ event }) => event.output }, target: 'failing', actions: { type: 'fail', params: ({ event }) => stepError(event.output, 'gatherFailbackFacts') } },
+          onStepFailed('failing', 'gatherFailbackFacts', 'fail'),
           {
             target: 'checkingReadiness',
             actions: assign(({ event }) => {
@@ -126,7 +128,7 @@ export const failbackMachine = setup({
             }),
           },
         ],
-        onError: { target: 'failing', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `gatherFailbackFacts: ${String(event.error)}`) } },
+        onError: onStepThrew('failing', 'gatherFailbackFacts', 'fail'),
       },
     },
     checkingReadiness: {
@@ -150,7 +152,7 @@ export const failbackMachine = setup({
           // Not stopped: the volumes are all still on it. Make sure it runs, and report.
           { target: 'restoringLiveVm', actions: { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'stopLiveVm') } },
         ],
-        onError: { target: 'restoringLiveVm', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `stopLiveVm: ${String(event.error)}`) } },
+        onError: onStepThrew('restoringLiveVm', 'stopLiveVm', 'fail'),
       },
     },
     movingVolume: {
@@ -179,10 +181,7 @@ export const failbackMachine = setup({
               { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'moveVolumeBack') },
               {
                 type: 'addCondition',
-                params: ({ context, event }) =>
-                  event.output.where === 'none'
-                    ? volumeOrphaned(event.output.volumeId, context.plan?.applianceVmId ?? '?', undefined, event.output.error)
-                    : volumeLocationUnknown(event.output.volumeId, context.plan?.applianceVmId ?? '?', event.output.error),
+                params: ({ context, event }) => volumeLost(event.output, context.plan?.applianceVmId ?? '?'),
               },
             ],
           },
@@ -191,7 +190,7 @@ export const failbackMachine = setup({
             actions: [{ type: 'noteMove', params: ({ event }) => event.output }, { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'moveVolumeBack') }],
           },
         ],
-        onError: { target: 'restoringLiveVm', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `moveVolumeBack: ${String(event.error)}`) } },
+        onError: onStepThrew('restoringLiveVm', 'moveVolumeBack', 'fail'),
       },
     },
     nextVolume: {
@@ -238,31 +237,13 @@ export const failbackMachine = setup({
           retry: context.policy.retry,
         }),
         onDone: [
-          { guard: { type: 'stepFailed', params: ({ event }) => event.output }, target: 'failing', actions: { type: 'fail', params: ({ event }) => stepError(event.output, 'setContextStatus') } },
+          onStepFailed('failing', 'setContextStatus', 'fail'),
           { target: 'completing' },
         ],
-        onError: { target: 'failing', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `setContextStatus: ${String(event.error)}`) } },
+        onError: onStepThrew('failing', 'setContextStatus', 'fail'),
       },
     },
-    completing: {
-      invoke: {
-        id: 'finishJobCompleted',
-        src: 'finishJob',
-        input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'completed' }, retry: context.policy.retry }),
-        onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'failedBack',
-            actions: {
-              type: 'addCondition',
-              params: ({ event }) => condition(VmConditionType.JobLogNotUpdated, 'True', VmConditionReason.JobLogUnavailable, `the job's final status could not be written: ${stepError(event.output, 'finishJob').message}`),
-            },
-          },
-          { target: 'failedBack' },
-        ],
-        onError: { target: 'failedBack' },
-      },
-    },
+    completing: finishJobState({ id: 'finishJobCompleted', end: { status: 'completed' }, target: 'failedBack', action: 'addCondition', wrap: (c) => c }),
     // The failback failed before the live VM lost its volumes for good: put back those already on the appliance
     // and start the live VM, so the service runs as before.
     restoringLiveVm: {
@@ -296,10 +277,7 @@ export const failbackMachine = setup({
                   { type: 'noteMove', params: ({ event }) => event.output },
                   {
                     type: 'addCondition',
-                    params: ({ context, event }) =>
-                      event.output.where === 'none'
-                        ? volumeOrphaned(event.output.volumeId, context.plan?.applianceVmId ?? '?', undefined, event.output.error)
-                        : volumeLocationUnknown(event.output.volumeId, context.plan?.applianceVmId ?? '?', event.output.error),
+                    params: ({ context, event }) => volumeLost(event.output, context.plan?.applianceVmId ?? '?'),
                   },
                 ],
               },
@@ -349,64 +327,22 @@ export const failbackMachine = setup({
         },
       },
     },
-    failing: {
-      entry: 'markFailed',
-      invoke: {
-        id: 'finishJobFailed',
-        src: 'finishJob',
-        input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'failed', error: context.error, firstStep: StepName.failbackValidation }, retry: context.policy.retry }),
-        onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'failed',
-            actions: {
-              type: 'addCondition',
-              params: ({ event }) => condition(VmConditionType.JobLogNotUpdated, 'True', VmConditionReason.JobLogUnavailable, `the job's final status could not be written: ${stepError(event.output, 'finishJob').message}`),
-            },
-          },
-          { target: 'failed' },
-        ],
-        onError: 'failed',
-      },
-    },
-    orphaning: {
-      entry: 'markFailed',
-      invoke: {
-        id: 'finishJobOrphaned',
-        src: 'finishJob',
-        input: ({ context }) => ({
-          op: 'finishJob',
-          args: {
-            jobId: context.job.jobId,
-            firstStep: StepName.failbackValidation,
-            status: 'failed',
-            error: {
-              kind: 'Fatal',
-              driver: 'engine',
-              op: 'failback',
-              reason: 'VolumeOrphaned',
-              message: context.conditions
-                .filter((c) => c.type === VmConditionType.VolumeOrphaned || c.type === VmConditionType.VolumeLocationUnknown)
-                .map((c) => `${c.type}: ${c.message}`)
-                .join('; '),
-            },
-          },
-          retry: context.policy.retry,
-        }),
-        onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'volumeOrphaned',
-            actions: {
-              type: 'addCondition',
-              params: ({ event }) => condition(VmConditionType.JobLogNotUpdated, 'True', VmConditionReason.JobLogUnavailable, `the job's final status could not be written: ${stepError(event.output, 'finishJob').message}`),
-            },
-          },
-          { target: 'volumeOrphaned' },
-        ],
-        onError: 'volumeOrphaned',
-      },
-    },
+    failing: finishJobState({
+      id: 'finishJobFailed',
+      end: { status: 'failed', firstStep: StepName.failbackValidation },
+      target: 'failed',
+      action: 'addCondition',
+      wrap: (c) => c,
+      markFailed: true,
+    }),
+    orphaning: finishJobState({
+      id: 'finishJobOrphaned',
+      end: { status: 'orphaned', firstStep: StepName.failbackValidation, op: 'failback' },
+      target: 'volumeOrphaned',
+      action: 'addCondition',
+      wrap: (c) => c,
+      markFailed: true,
+    }),
     /** The volumes are back on the appliance, the live VM is gone, the VM is ready_for_failover. */
     failedBack: { type: 'final', entry: assign({ outcome: 'completed' }) },
     /** The failback failed; the conditions say where things are (the live VM runs again when it could be restored). */

@@ -7,6 +7,8 @@
 import { assign, not, setup } from 'xstate';
 import { cleanupMachine } from './cleanup.machine.ts';
 import { retryingStep, stepError, stepOk, stepValue } from './step.machine.ts';
+import { finishJobState } from './finish-job.state.ts';
+import { onStepFailed, onStepThrew } from './step.transitions.ts';
 import { unprovidedTimer } from './timer.ts';
 import { silentInjectionWatch } from './injection-watch.ts';
 import { planFailover, validateFailover, type LeftoverFacts } from './validation.ts';
@@ -159,10 +161,10 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
       src: 'openJob',
       input: ({ context }) => ({ op: 'openJob', args: { job: context.job }, retry: context.policy.retry }),
       onDone: [
-        { guard: { type: 'stepFailed', params: ({ event }) => event.output }, target: 'failing', actions: { type: 'fail', params: ({ event }) => stepError(event.output, 'openJob') } },
+        onStepFailed('failing', 'openJob', 'fail'),
         { target: 'validating' },
       ],
-      onError: { target: 'failing', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `openJob: ${String(event.error)}`) } },
+      onError: onStepThrew('failing', 'openJob', 'fail'),
     },
   });
 
@@ -178,7 +180,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
         retry: context.policy.retry,
       }),
       onDone: [
-        { guard: { type: 'stepFailed', params: ({ event }) => event.output }, target: 'failing', actions: { type: 'fail', params: ({ event }) => stepError(event.output, 'gatherFacts') } },
+        onStepFailed('failing', 'gatherFacts', 'fail'),
         {
           target: 'checkingReadiness',
           actions: assign(({ event }) => {
@@ -187,7 +189,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
           }),
         },
       ],
-      onError: { target: 'failing', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `gatherFacts: ${String(event.error)}`) } },
+      onError: onStepThrew('failing', 'gatherFacts', 'fail'),
     },
   });
 
@@ -216,14 +218,10 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
         retry: context.policy.retry,
       }),
       onDone: [
-        {
-          guard: { type: 'stepFailed', params: ({ event }) => event.output },
-          target: 'rollingBack',
-          actions: { type: 'fail', params: ({ event }) => stepError(event.output, 'createSnapshots') },
-        },
+        onStepFailed('rollingBack', 'createSnapshots', 'fail'),
         { target: 'injecting', actions: assign({ snapshots: ({ event }) => stepValue<SnapshotRef[]>(event.output) }) },
       ],
-      onError: { target: 'rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `createSnapshots: ${String(event.error)}`) } },
+      onError: onStepThrew('rollingBack', 'createSnapshots', 'fail'),
     },
   });
 
@@ -246,14 +244,10 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
           target: 'quiescingInjection',
           actions: assign({ injectionError: ({ event }) => stepError(event.output, 'injectDrivers') }),
         },
-        {
-          guard: { type: 'stepFailed', params: ({ event }) => event.output },
-          target: 'rollingBack',
-          actions: { type: 'fail', params: ({ event }) => stepError(event.output, 'injectDrivers') },
-        },
+        onStepFailed('rollingBack', 'injectDrivers', 'fail'),
         { target: 'creatingVm' },
       ],
-      onError: { target: 'rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `injectDrivers: ${String(event.error)}`) } },
+      onError: onStepThrew('rollingBack', 'injectDrivers', 'fail'),
     },
   });
 
@@ -284,7 +278,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
           id: 'quiesceTimer',
           src: 'waitUntil',
           input: ({ context }) => ({ delayMs: context.policy.injectionQuiesceMs }),
-          onError: { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `quiesceTimer: ${String(event.error)}`) } },
+          onError: onStepThrew('#rollingBack', 'quiesceTimer', 'fail'),
         },
         on: { 'timer.armed': { target: 'armed', actions: assign({ quiesceUntilMs: ({ event }) => event.deadlineMs }) } },
       },
@@ -293,7 +287,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
           id: 'quiesceTimer',
           src: 'waitUntil',
           input: ({ context }) => ({ delayMs: context.policy.injectionQuiesceMs, deadlineMs: context.quiesceUntilMs }),
-          onError: { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `quiesceTimer: ${String(event.error)}`) } },
+          onError: onStepThrew('#rollingBack', 'quiesceTimer', 'fail'),
         },
       },
     },
@@ -323,7 +317,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
               actions: { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'detachForRevert') },
             },
           ],
-          onError: { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `detachForRevert: ${String(event.error)}`) } },
+          onError: onStepThrew('#rollingBack', 'detachForRevert', 'fail'),
         },
       },
       reverting: {
@@ -345,7 +339,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
             },
             { target: 'reattaching' },
           ],
-          onError: { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `revertSnapshot: ${String(event.error)}`) } },
+          onError: onStepThrew('#rollingBack', 'revertSnapshot', 'fail'),
         },
       },
       reattaching: {
@@ -365,7 +359,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
             { guard: { type: 'volumeGoalReached', params: ({ event }) => event.output }, target: '#injecting' },
             { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'reattachForRetry') } },
           ],
-          onError: { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `reattachForRetry: ${String(event.error)}`) } },
+          onError: onStepThrew('#rollingBack', 'reattachForRetry', 'fail'),
         },
       },
     },
@@ -395,7 +389,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
         },
         { target: 'rollingBack', actions: { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'createVm') } },
       ],
-      onError: { target: 'rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `createVm: ${String(event.error)}`) } },
+      onError: onStepThrew('rollingBack', 'createVm', 'fail'),
     },
   });
 
@@ -414,14 +408,10 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
             retry: context.policy.retry,
           }),
           onDone: [
-            {
-              guard: { type: 'stepFailed', params: ({ event }) => event.output },
-              target: '#rollingBack',
-              actions: { type: 'fail', params: ({ event }) => stepError(event.output, 'findRootVolume') },
-            },
+            onStepFailed('#rollingBack', 'findRootVolume', 'fail'),
             { target: 'deletingRootVolume', actions: assign({ rootVolumeId: ({ event }) => stepValue<{ volumeId?: string }>(event.output).volumeId }) },
           ],
-          onError: { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `findRootVolume: ${String(event.error)}`) } },
+          onError: onStepThrew('#rollingBack', 'findRootVolume', 'fail'),
         },
       },
       deletingRootVolume: {
@@ -436,14 +426,10 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
             retry: context.policy.retry,
           }),
           onDone: [
-            {
-              guard: { type: 'stepFailed', params: ({ event }) => event.output },
-              target: '#rollingBack',
-              actions: { type: 'fail', params: ({ event }) => stepError(event.output, 'deleteRootVolume') },
-            },
+            onStepFailed('#rollingBack', 'deleteRootVolume', 'fail'),
             { target: 'movingVolume' },
           ],
-          onError: { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `deleteRootVolume: ${String(event.error)}`) } },
+          onError: onStepThrew('#rollingBack', 'deleteRootVolume', 'fail'),
         },
       },
       movingVolume: {
@@ -466,7 +452,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
             // Not moved: the chart already put it back on the appliance if it could; the rollback does the rest.
             { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'moveVolume') } },
           ],
-          onError: { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `moveVolume: ${String(event.error)}`) } },
+          onError: onStepThrew('#rollingBack', 'moveVolume', 'fail'),
         },
       },
       nextVolume: {
@@ -497,7 +483,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
         { guard: { type: 'vmGoalReached', params: ({ event }) => event.output }, target: 'verifyingVm' },
         { target: 'rollingBack', actions: { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'startVm') } },
       ],
-      onError: { target: 'rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `startVm: ${String(event.error)}`) } },
+      onError: onStepThrew('rollingBack', 'startVm', 'fail'),
     },
   });
 
@@ -512,10 +498,10 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
         retry: context.policy.retry,
       }),
       onDone: [
-        { guard: { type: 'stepFailed', params: ({ event }) => event.output }, target: 'rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(event.output, 'verifyVm') } },
+        onStepFailed('rollingBack', 'verifyVm', 'fail'),
         { target: 'markingContext' },
       ],
-      onError: { target: 'rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `verifyVm: ${String(event.error)}`) } },
+      onError: onStepThrew('rollingBack', 'verifyVm', 'fail'),
     },
   });
 
@@ -530,14 +516,10 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
         retry: context.policy.retry,
       }),
       onDone: [
-        {
-          guard: { type: 'stepFailed', params: ({ event }) => event.output },
-          target: 'rollingBack',
-          actions: { type: 'fail', params: ({ event }) => stepError(event.output, 'setContextStatus') },
-        },
+        onStepFailed('rollingBack', 'setContextStatus', 'fail'),
         { target: afterMarking },
       ],
-      onError: { target: 'rollingBack', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `setContextStatus: ${String(event.error)}`) } },
+      onError: onStepThrew('rollingBack', 'setContextStatus', 'fail'),
     },
   });
 
@@ -569,69 +551,24 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
           ],
         },
       ],
-      onError: { target: 'failing', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `rollback: ${String(event.error)}`) } },
+      onError: onStepThrew('failing', 'rollback', 'fail'),
     },
   });
 
-  const failing = chainSetup.createStateConfig({
-    entry: 'markFailed',
-    invoke: {
-      id: 'finishJobFailed',
-      src: 'finishJob',
-      input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'failed', error: context.error, firstStep: StepName.validation }, retry: context.policy.retry }),
-      onDone: [
-        {
-          guard: { type: 'stepFailed', params: ({ event }) => event.output },
-          target: 'failed',
-          actions: {
-            type: 'addConditions',
-            params: ({ event }) => [condition(VmConditionType.JobLogNotUpdated, 'True', VmConditionReason.JobLogUnavailable, `the job's final status could not be written: ${stepError(event.output, 'finishJob').message}`)],
-          },
-        },
-        { target: 'failed' },
-      ],
-      onError: { target: 'failed' },
-    },
-  });
+  const failing = chainSetup.createStateConfig(
+    finishJobState({ id: 'finishJobFailed', end: { status: 'failed', firstStep: StepName.validation }, target: 'failed', action: 'addConditions', wrap: (c) => [c], markFailed: true }),
+  );
 
-  const orphaning = chainSetup.createStateConfig({
-    entry: 'markFailed',
-    invoke: {
+  const orphaning = chainSetup.createStateConfig(
+    finishJobState({
       id: 'finishJobOrphaned',
-      src: 'finishJob',
-      input: ({ context }) => ({
-        op: 'finishJob',
-        args: {
-          jobId: context.job.jobId,
-          firstStep: StepName.validation,
-          status: 'failed',
-          error: {
-            kind: 'Fatal',
-            driver: 'engine',
-            op: 'rollback',
-            reason: 'VolumeOrphaned',
-            message: context.conditions
-              .filter((c) => c.type === VmConditionType.VolumeOrphaned || c.type === VmConditionType.VolumeLocationUnknown)
-              .map((c) => `${c.type}: ${c.message}`)
-              .join('; '),
-          },
-        },
-        retry: context.policy.retry,
-      }),
-      onDone: [
-        {
-          guard: { type: 'stepFailed', params: ({ event }) => event.output },
-          target: 'volumeOrphaned',
-          actions: {
-            type: 'addConditions',
-            params: ({ event }) => [condition(VmConditionType.JobLogNotUpdated, 'True', VmConditionReason.JobLogUnavailable, `the job's final status could not be written: ${stepError(event.output, 'finishJob').message}`)],
-          },
-        },
-        { target: 'volumeOrphaned' },
-      ],
-      onError: 'volumeOrphaned',
-    },
-  });
+      end: { status: 'orphaned', firstStep: StepName.validation, op: 'rollback' },
+      target: 'volumeOrphaned',
+      action: 'addConditions',
+      wrap: (c) => [c],
+      markFailed: true,
+    }),
+  );
 
   const states = {
     openingJob,

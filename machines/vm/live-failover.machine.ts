@@ -7,6 +7,7 @@ import { assign } from 'xstate';
 import { chainContext, chainOutput, chainSetup, chainStates } from './failover-chain.ts';
 import { condition, VmConditionReason, VmConditionType } from './vm.conditions.ts';
 import { stepError } from './step.machine.ts';
+import { finishJobState } from './finish-job.state.ts';
 import { StepName } from './vm.steps.ts';
 
 export const LIVE_FAILOVER_MACHINE_VERSION = 1;
@@ -49,25 +50,7 @@ export const liveFailoverMachine = chainSetup.createMachine({
         onError: { target: 'completing' },
       },
     },
-    completing: {
-      invoke: {
-        id: 'finishJobCompleted',
-        src: 'finishJob',
-        input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'completed' }, retry: context.policy.retry }),
-        onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'failedOver',
-            actions: {
-              type: 'addConditions',
-              params: ({ event }) => [condition(VmConditionType.JobLogNotUpdated, 'True', VmConditionReason.JobLogUnavailable, `the job's final status could not be written: ${stepError(event.output, 'finishJob').message}`)],
-            },
-          },
-          { target: 'failedOver' },
-        ],
-        onError: { target: 'failedOver' },
-      },
-    },
+    completing: finishJobState({ id: 'finishJobCompleted', end: { status: 'completed' }, target: 'failedOver', action: 'addConditions', wrap: (c) => [c] }),
     /** The VM runs on CloudStack from the replicated volumes; the VM context is failed_over_live. */
     failedOver: { type: 'final', entry: assign({ outcome: 'completed' }) },
   },

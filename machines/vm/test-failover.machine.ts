@@ -5,8 +5,8 @@
 // engine still ends the test on time.
 import { assign } from 'xstate';
 import { chainContext, chainOutput, chainSetup, chainStates } from './failover-chain.ts';
-import { condition, VmConditionReason, VmConditionType } from './vm.conditions.ts';
-import { stepError } from './step.machine.ts';
+import { finishJobState } from './finish-job.state.ts';
+import { onStepThrew } from './step.transitions.ts';
 import type { CleanupInput, VmFailoverContext } from './vm.types.ts';
 
 export const TEST_FAILOVER_MACHINE_VERSION = 1;
@@ -32,25 +32,7 @@ export const testFailoverMachine = chainSetup.createMachine({
   initial: 'openingJob',
   states: {
     ...chainStates('test', 'completing'),
-    completing: {
-      invoke: {
-        id: 'finishJobCompleted',
-        src: 'finishJob',
-        input: ({ context }) => ({ op: 'finishJob', args: { jobId: context.job.jobId, status: 'completed' }, retry: context.policy.retry }),
-        onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'runningAsTest',
-            actions: {
-              type: 'addConditions',
-              params: ({ event }) => [condition(VmConditionType.JobLogNotUpdated, 'True', VmConditionReason.JobLogUnavailable, `the job's final status could not be written: ${stepError(event.output, 'finishJob').message}`)],
-            },
-          },
-          { target: 'runningAsTest' },
-        ],
-        onError: { target: 'runningAsTest' },
-      },
-    },
+    completing: finishJobState({ id: 'finishJobCompleted', end: { status: 'completed' }, target: 'runningAsTest', action: 'addConditions', wrap: (c) => [c] }),
     // The test VM runs. It ends on `cleanup.requested`, or by itself at autoCleanupAtMs.
     runningAsTest: {
       initial: 'choosing',
@@ -108,7 +90,7 @@ export const testFailoverMachine = chainSetup.createMachine({
             ],
           },
         ],
-        onError: { target: 'cleanupIncomplete', actions: { type: 'fail', params: ({ event }) => stepError(undefined, `cleanup: ${String(event.error)}`) } },
+        onError: onStepThrew('cleanupIncomplete', 'cleanup', 'fail'),
       },
     },
     /** The test ended and everything it made is gone; the VM is ready_for_failover again. */

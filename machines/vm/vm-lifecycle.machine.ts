@@ -5,6 +5,7 @@
 import { assign, not, setup } from 'xstate';
 import { unprovidedTimer } from './timer.ts';
 import { retryingStep, stepError, stepOk, stepValue } from './step.machine.ts';
+import { onStepFailed, onStepThrew, openRecord } from './step.transitions.ts';
 import type { ObservedVmState, StepError, StepOutcome, VmLifecycleInput, VmLifecycleOutput, VmObservation } from './vm.types.ts';
 
 export const VM_LIFECYCLE_MACHINE_VERSION = 1;
@@ -20,6 +21,9 @@ export interface VmLifecycleContext extends VmLifecycleInput {
 }
 
 const observed = (o: StepOutcome) => stepValue<VmObservation>(o);
+
+/** A failed op leaves the VM's state unread. */
+const failUnknown = (error: StepError) => ({ error, state: 'unknown' as const });
 
 export const vmLifecycleMachine = setup({
   types: {
@@ -63,11 +67,7 @@ export const vmLifecycleMachine = setup({
         src: 'observeVm',
         input: ({ context }) => ({ op: 'observeVm', args: { vmId: context.vmId, name: context.vm.name }, retry: context.policy.retry }),
         onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'failing',
-            actions: { type: 'fail', params: ({ event }) => ({ error: stepError(event.output, 'observeVm'), state: 'unknown' as const }) },
-          },
+          onStepFailed('failing', 'observeVm', 'fail', failUnknown),
           { guard: { type: 'observedAs', params: ({ event }) => ({ o: event.output, state: 'absent' }) }, target: 'absent', actions: { type: 'noteObservation', params: ({ event }) => observed(event.output) } },
           { guard: { type: 'observedAs', params: ({ event }) => ({ o: event.output, state: 'stopped' }) }, target: 'stopped', actions: { type: 'noteObservation', params: ({ event }) => observed(event.output) } },
           { guard: { type: 'observedAs', params: ({ event }) => ({ o: event.output, state: 'running' }) }, target: 'running', actions: { type: 'noteObservation', params: ({ event }) => observed(event.output) } },
@@ -94,7 +94,7 @@ export const vmLifecycleMachine = setup({
             ],
           },
         ],
-        onError: { target: 'failing', actions: { type: 'fail', params: ({ event }) => ({ error: stepError(undefined, `observeVm: ${String(event.error)}`), state: 'unknown' as const }) } },
+        onError: onStepThrew('failing', 'observeVm', 'fail', failUnknown),
       },
     },
     // A VM caught half-way (Starting, Stopping) is left to settle, then read again, a bounded number of times.
@@ -163,18 +163,14 @@ export const vmLifecycleMachine = setup({
         input: ({ context }) => ({
           op: 'deployVm',
           args: { deploy: context.deploy },
-          record: context.record ? { jobId: context.jobId, name: context.record.name, statuses: context.record.statuses, mode: 'open' as const } : undefined,
+          record: openRecord(context),
           retry: context.policy.retry,
         }),
         onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'failing',
-            actions: { type: 'fail', params: ({ event }) => ({ error: stepError(event.output, 'deployVm'), state: 'unknown' as const }) },
-          },
+          onStepFailed('failing', 'deployVm', 'fail', failUnknown),
           { target: 'stopped', actions: assign({ vmId: ({ event }) => observed(event.output).vmId, state: 'stopped' }) },
         ],
-        onError: { target: 'failing', actions: { type: 'fail', params: ({ event }) => ({ error: stepError(undefined, `deployVm: ${String(event.error)}`), state: 'unknown' as const }) } },
+        onError: onStepThrew('failing', 'deployVm', 'fail', failUnknown),
       },
     },
     stopped: {
@@ -191,18 +187,14 @@ export const vmLifecycleMachine = setup({
         input: ({ context }) => ({
           op: 'startVm',
           args: { vmId: context.vmId, name: context.vm.name },
-          record: context.record ? { jobId: context.jobId, name: context.record.name, statuses: context.record.statuses, mode: 'open' as const } : undefined,
+          record: openRecord(context),
           retry: context.policy.retry,
         }),
         onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'failing',
-            actions: { type: 'fail', params: ({ event }) => ({ error: stepError(event.output, 'startVm'), state: 'unknown' as const }) },
-          },
+          onStepFailed('failing', 'startVm', 'fail', failUnknown),
           { target: 'running', actions: assign({ state: 'running' }) },
         ],
-        onError: { target: 'failing', actions: { type: 'fail', params: ({ event }) => ({ error: stepError(undefined, `startVm: ${String(event.error)}`), state: 'unknown' as const }) } },
+        onError: onStepThrew('failing', 'startVm', 'fail', failUnknown),
       },
     },
     running: {
@@ -215,18 +207,14 @@ export const vmLifecycleMachine = setup({
         input: ({ context }) => ({
           op: 'stopVm',
           args: { vmId: context.vmId, name: context.vm.name },
-          record: context.record ? { jobId: context.jobId, name: context.record.name, statuses: context.record.statuses, mode: 'open' as const } : undefined,
+          record: openRecord(context),
           retry: context.policy.retry,
         }),
         onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'failing',
-            actions: { type: 'fail', params: ({ event }) => ({ error: stepError(event.output, 'stopVm'), state: 'unknown' as const }) },
-          },
+          onStepFailed('failing', 'stopVm', 'fail', failUnknown),
           { target: 'stopped', actions: assign({ state: 'stopped' }) },
         ],
-        onError: { target: 'failing', actions: { type: 'fail', params: ({ event }) => ({ error: stepError(undefined, `stopVm: ${String(event.error)}`), state: 'unknown' as const }) } },
+        onError: onStepThrew('failing', 'stopVm', 'fail', failUnknown),
       },
     },
     destroying: {
@@ -236,18 +224,14 @@ export const vmLifecycleMachine = setup({
         input: ({ context }) => ({
           op: 'destroyVm',
           args: { vmId: context.vmId, name: context.vm.name, protectedVolumeIds: context.protectedVolumeIds },
-          record: context.record ? { jobId: context.jobId, name: context.record.name, statuses: context.record.statuses, mode: 'open' as const } : undefined,
+          record: openRecord(context),
           retry: context.policy.retry,
         }),
         onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'failing',
-            actions: { type: 'fail', params: ({ event }) => ({ error: stepError(event.output, 'destroyVm'), state: 'unknown' as const }) },
-          },
+          onStepFailed('failing', 'destroyVm', 'fail', failUnknown),
           { target: 'destroyed' },
         ],
-        onError: { target: 'failing', actions: { type: 'fail', params: ({ event }) => ({ error: stepError(undefined, `destroyVm: ${String(event.error)}`), state: 'unknown' as const }) } },
+        onError: onStepThrew('failing', 'destroyVm', 'fail', failUnknown),
       },
     },
     destroyed: {
@@ -270,7 +254,7 @@ export const vmLifecycleMachine = setup({
         input: ({ context }) => ({
           op: 'recordStep',
           args: { ok: context.goalReached, error: context.error, details: { vmId: context.vmId ?? null, vmName: context.vm.name, state: context.state } },
-          record: context.record ? { jobId: context.jobId, name: context.record.name, statuses: context.record.statuses, mode: 'open' as const } : undefined,
+          record: openRecord(context),
           retry: context.policy.retry,
         }),
         onDone: [{ guard: 'goalReached', target: 'done' }, { target: 'failed' }],

@@ -123,3 +123,27 @@ export function withCondition(list: VmCondition[], c: VmCondition): VmCondition[
   const subject = (x: VmCondition) => `${x.type}:${x.message.split(' ').slice(0, 2).join(' ')}`;
   return [...list.filter((x) => subject(x) !== subject(c)), c];
 }
+
+/** The job log would not take the job's final write (the outcome in status still stands). */
+export function jobLogNotUpdated(cause: StepError): VmCondition {
+  return condition(VmConditionType.JobLogNotUpdated, 'True', VmConditionReason.JobLogUnavailable, `the job's final status could not be written: ${cause.message}`);
+}
+
+/** The condition for a volume that ended attached to nothing (`none`) or unread (`unknown`). */
+export function volumeLost(o: { volumeId: string; where: string; error?: StepError }, applianceVmId: string, devicePath?: string): VmCondition {
+  return o.where === 'none' ? volumeOrphaned(o.volumeId, applianceVmId, devicePath, o.error) : volumeLocationUnknown(o.volumeId, applianceVmId, o.error);
+}
+
+/** The job's final error when a volume is orphaned or unread: the conditions that name each such volume. */
+export function volumeOrphanedError(conditions: VmCondition[], op: string): StepError {
+  return {
+    kind: 'Fatal',
+    driver: 'engine',
+    op,
+    reason: 'VolumeOrphaned',
+    message: conditions
+      .filter((c) => c.type === VmConditionType.VolumeOrphaned || c.type === VmConditionType.VolumeLocationUnknown)
+      .map((c) => `${c.type}: ${c.message}`)
+      .join('; '),
+  };
+}

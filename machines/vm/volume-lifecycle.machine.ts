@@ -5,7 +5,8 @@
 // on the appliance (or, for failback, on the live VM) with a longer retry budget; only when that also fails
 // does it end `orphaned`, saying so, so the caller can name the volume and the manual step.
 import { and, assign, not, setup } from 'xstate';
-import { retryingStep, stepError, stepOk, stepValue } from './step.machine.ts';
+import { retryingStep, stepOk, stepValue } from './step.machine.ts';
+import { onStepFailed, onStepThrew, openRecord } from './step.transitions.ts';
 import type { StepError, StepOutcome, VolumeLifecycleInput, VolumeLifecycleOutput, VolumeObservation, VolumeWhere } from './vm.types.ts';
 
 export const VOLUME_LIFECYCLE_MACHINE_VERSION = 1;
@@ -85,11 +86,7 @@ export const volumeLifecycleMachine = setup({
           retry: context.policy.reattach,
         }),
         onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'settling',
-            actions: { type: 'noteUnknown', params: ({ event }) => stepError(event.output, 'observeVolume') },
-          },
+          onStepFailed('settling', 'observeVolume', 'noteUnknown'),
           {
             guard: { type: 'observedAt', params: ({ event }) => ({ o: event.output, where: 'appliance' }) },
             target: 'attachedToAppliance',
@@ -107,7 +104,7 @@ export const volumeLifecycleMachine = setup({
           },
           { target: 'settling', actions: [{ type: 'noteObservation', params: ({ event }) => observed(event.output) }, 'noteElsewhere'] },
         ],
-        onError: { target: 'settling', actions: { type: 'noteUnknown', params: ({ event }) => stepError(undefined, `observeVolume: ${String(event.error)}`) } },
+        onError: onStepThrew('settling', 'observeVolume', 'noteUnknown'),
       },
     },
     attachedToAppliance: {
@@ -124,18 +121,14 @@ export const volumeLifecycleMachine = setup({
         input: ({ context }) => ({
           op: 'detachVolume',
           args: { volumeId: context.volumeId, fromVmId: context.applianceVmId },
-          record: context.record ? { jobId: context.jobId, name: context.record.name, statuses: context.record.statuses, mode: 'open' as const } : undefined,
+          record: openRecord(context),
           retry: context.policy.retry,
         }),
         onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'observing',
-            actions: { type: 'giveUp', params: ({ event }) => stepError(event.output, 'detachVolume') },
-          },
+          onStepFailed('observing', 'detachVolume', 'giveUp'),
           { target: 'detached', actions: assign({ where: 'none', vmId: undefined, devicePath: undefined }) },
         ],
-        onError: { target: 'observing', actions: { type: 'giveUp', params: ({ event }) => stepError(undefined, `detachVolume: ${String(event.error)}`) } },
+        onError: onStepThrew('observing', 'detachVolume', 'giveUp'),
       },
     },
     // Attached to nothing: the one state the chart never rests in.
@@ -155,18 +148,14 @@ export const volumeLifecycleMachine = setup({
         input: ({ context }) => ({
           op: 'attachVolume',
           args: { volumeId: context.volumeId, vmId: context.targetVmId, deviceId: context.targetDeviceId, role: 'target' },
-          record: context.record ? { jobId: context.jobId, name: context.record.name, statuses: context.record.statuses, mode: 'open' as const } : undefined,
+          record: openRecord(context),
           retry: context.policy.retry,
         }),
         onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'observing',
-            actions: { type: 'giveUp', params: ({ event }) => stepError(event.output, 'attachVolume') },
-          },
+          onStepFailed('observing', 'attachVolume', 'giveUp'),
           { target: 'attachedToTarget', actions: assign({ where: 'target', vmId: ({ context }) => context.targetVmId }) },
         ],
-        onError: { target: 'observing', actions: { type: 'giveUp', params: ({ event }) => stepError(undefined, `attachVolume: ${String(event.error)}`) } },
+        onError: onStepThrew('observing', 'attachVolume', 'giveUp'),
       },
     },
     // The appliance would not take the volume back: as a last resort it goes back on the target (failback's live
@@ -201,18 +190,14 @@ export const volumeLifecycleMachine = setup({
         input: ({ context }) => ({
           op: 'detachVolume',
           args: { volumeId: context.volumeId, fromVmId: context.targetVmId },
-          record: context.record ? { jobId: context.jobId, name: context.record.name, statuses: context.record.statuses, mode: 'open' as const } : undefined,
+          record: openRecord(context),
           retry: context.policy.retry,
         }),
         onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'observing',
-            actions: { type: 'giveUp', params: ({ event }) => stepError(event.output, 'detachVolume') },
-          },
+          onStepFailed('observing', 'detachVolume', 'giveUp'),
           { target: 'detached', actions: assign({ where: 'none', vmId: undefined }) },
         ],
-        onError: { target: 'observing', actions: { type: 'giveUp', params: ({ event }) => stepError(undefined, `detachVolume: ${String(event.error)}`) } },
+        onError: onStepThrew('observing', 'detachVolume', 'giveUp'),
       },
     },
     // Back to the appliance: the goal of a cleanup, or the emergency path after a failed move.
@@ -224,21 +209,17 @@ export const volumeLifecycleMachine = setup({
         input: ({ context }) => ({
           op: 'attachVolume',
           args: { volumeId: context.volumeId, vmId: context.applianceVmId, role: 'appliance' },
-          record: context.record && !context.abandoned ? { jobId: context.jobId, name: context.record.name, statuses: context.record.statuses, mode: 'open' as const } : undefined,
+          record: context.abandoned ? undefined : openRecord(context),
           retry: context.policy.reattach,
         }),
         onDone: [
-          {
-            guard: { type: 'stepFailed', params: ({ event }) => event.output },
-            target: 'observing',
-            actions: { type: 'giveUp', params: ({ event }) => stepError(event.output, 'attachVolume') },
-          },
+          onStepFailed('observing', 'attachVolume', 'giveUp'),
           {
             target: 'attachedToAppliance',
             actions: assign({ where: 'appliance', vmId: ({ context }) => context.applianceVmId, devicePath: ({ event }) => (event.output.ok ? observed(event.output).devicePath : undefined) }),
           },
         ],
-        onError: { target: 'observing', actions: { type: 'giveUp', params: ({ event }) => stepError(undefined, `attachVolume: ${String(event.error)}`) } },
+        onError: onStepThrew('observing', 'attachVolume', 'giveUp'),
       },
     },
     reached: {
@@ -261,7 +242,7 @@ export const volumeLifecycleMachine = setup({
             error: context.error,
             details: { volumeId: context.volumeId, where: context.where, vmId: context.vmId ?? null, devicePath: context.devicePath ?? null },
           },
-          record: context.record ? { jobId: context.jobId, name: context.record.name, statuses: context.record.statuses, mode: 'open' as const } : undefined,
+          record: openRecord(context),
           retry: context.policy.retry,
         }),
         onDone: 'ending',

@@ -103,19 +103,35 @@ export function fromFieldsV1(tree: unknown): Set<PathKey> {
 interface Owned {
   entry: ManagedEntry;
   paths: Set<PathKey>;
+  /** The encoded tree `paths` came from, while they are unchanged (a stored, frozen object: reused as it is). */
+  fieldsV1?: JsonObject;
+}
+
+/** Decoded `fieldsV1` trees of stored (frozen, so never changing) entries: a write decodes the same trees again and again. */
+const decoded = new WeakMap<object, ReadonlySet<PathKey>>();
+
+function decodeTree(tree: unknown): Set<PathKey> {
+  if (!isObject(tree) || !Object.isFrozen(tree)) return fromFieldsV1(tree);
+  let paths = decoded.get(tree);
+  if (!paths) decoded.set(tree, (paths = fromFieldsV1(tree)));
+  return new Set(paths);
 }
 
 function decode(o: KubeObject | undefined): Owned[] {
   const list = o?.metadata.managedFields;
   if (!Array.isArray(list)) return [];
-  return list.filter(isObject).map((e) => ({ entry: e as unknown as ManagedEntry, paths: fromFieldsV1(e.fieldsV1) }));
+  return list.filter(isObject).map((e) => {
+    const owned: Owned = { entry: e as unknown as ManagedEntry, paths: decodeTree(e.fieldsV1) };
+    if (isObject(e.fieldsV1) && Object.isFrozen(e.fieldsV1)) owned.fieldsV1 = e.fieldsV1;
+    return owned;
+  });
 }
 
 function encode(owned: Owned[]): JsonObject[] {
   return owned
     .filter((o) => o.paths.size > 0)
     .map((o) => {
-      const e: JsonObject = { manager: o.entry.manager, operation: o.entry.operation, apiVersion: o.entry.apiVersion, time: o.entry.time, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(o.paths) };
+      const e: JsonObject = { manager: o.entry.manager, operation: o.entry.operation, apiVersion: o.entry.apiVersion, time: o.entry.time, fieldsType: 'FieldsV1', fieldsV1: o.fieldsV1 ?? toFieldsV1(o.paths) };
       if (o.entry.subresource) e.subresource = o.entry.subresource;
       return e;
     });
@@ -137,8 +153,9 @@ const isEmptyObject = (v: unknown): boolean => isObject(v) && Object.keys(v).len
  * Removes from `from` the fields a write changed: each touched field, everything under it, and any owned
  * ancestor that is no longer a map in `next` (owning a map itself is not disturbed by changes inside it).
  */
-function removeTouched(from: Set<PathKey>, touched: Set<PathKey>, next: KubeObject): void {
-  if (touched.size === 0 || from.size === 0) return;
+function removeTouched(from: Set<PathKey>, touched: Set<PathKey>, next: KubeObject): boolean {
+  if (touched.size === 0 || from.size === 0) return false;
+  const size = from.size;
   const touchedPrefixes = prefixesOf(touched);
   for (const q of [...from]) {
     if (touched.has(q)) {
@@ -150,6 +167,7 @@ function removeTouched(from: Set<PathKey>, touched: Set<PathKey>, next: KubeObje
     for (let i = 1; i < segs.length && !under; i++) under = touched.has(pathKey(segs.slice(0, i)));
     if (under || (touchedPrefixes.has(q) && !isObject(getPath(next, segs)))) from.delete(q);
   }
+  return from.size !== size;
 }
 
 function entryFor(owned: Owned[], manager: string, operation: Operation, subresource: string | undefined, apiVersion: string, time: string): Owned {
@@ -170,22 +188,59 @@ function entryFor(owned: Owned[], manager: string, operation: Operation, subreso
  */
 export function recordUpdate(old: KubeObject | undefined, next: KubeObject, manager: string, scope: Scope, statusSubresource: boolean, time: string): JsonObject[] {
   const owned = decode(old);
-  const before = old ? fieldSet(old, scope, statusSubresource) : new Set<PathKey>();
-  const after = fieldSet(next, scope, statusSubresource);
   const touched = new Set<PathKey>();
   const gained = new Set<PathKey>();
-  for (const p of after) {
-    if (!old || !deepEqual(getPath(old, pathSegs(p)), getPath(next, pathSegs(p)))) {
+  if (old && scope === 'status') {
+    // A status write: walk the two statuses together, skipping shared (identical) parts, instead of listing and
+    // comparing every leaf of both.
+    diffLeaves(old.status, next.status, ['status'], touched, gained);
+  } else {
+    const before = old ? fieldSet(old, scope, statusSubresource) : new Set<PathKey>();
+    const after = fieldSet(next, scope, statusSubresource);
+    for (const p of after) {
+      if (!old || !deepEqual(getPath(old, pathSegs(p)), getPath(next, pathSegs(p)))) {
+        touched.add(p);
+        gained.add(p);
+      }
+    }
+    for (const p of before) if (!after.has(p) || !deepEqual(getPath(old, pathSegs(p)), getPath(next, pathSegs(p)))) touched.add(p);
+  }
+  if (touched.size === 0) return encode(owned);
+  for (const o of owned) if (removeTouched(o.paths, touched, next)) delete o.fieldsV1;
+  const mine = entryFor(owned, manager, 'Update', scope === 'status' ? 'status' : undefined, next.apiVersion, time);
+  for (const p of gained) mine.paths.add(p);
+  if (gained.size > 0) delete mine.fieldsV1;
+  return encode(owned);
+}
+
+const isMap = (v: unknown): v is JsonObject => isObject(v) && Object.keys(v).length > 0;
+
+/**
+ * The leaf fields (as `leaves` counts them) that differ between `a` and `b` under `prefix`: every differing leaf
+ * of either side is touched, and those `b` sets are gained. The same result as comparing both leaf sets path by
+ * path, computed by one walk that stops at identical parts.
+ */
+function diffLeaves(a: unknown, b: unknown, prefix: string[], touched: Set<PathKey>, gained: Set<PathKey>): void {
+  if (a === b) return;
+  if (isMap(a) && isMap(b)) {
+    for (const k of Object.keys(a)) if (a[k] !== undefined) diffLeaves(a[k], b[k], [...prefix, k], touched, gained);
+    for (const k of Object.keys(b)) if (b[k] !== undefined && a[k] === undefined) diffLeaves(undefined, b[k], [...prefix, k], touched, gained);
+    return;
+  }
+  if (deepEqual(a, b)) return;
+  if (a !== undefined) {
+    const was = new Set<PathKey>();
+    leaves(a, prefix, was);
+    for (const p of was) touched.add(p);
+  }
+  if (b !== undefined) {
+    const now = new Set<PathKey>();
+    leaves(b, prefix, now);
+    for (const p of now) {
       touched.add(p);
       gained.add(p);
     }
   }
-  for (const p of before) if (!after.has(p) || !deepEqual(getPath(old, pathSegs(p)), getPath(next, pathSegs(p)))) touched.add(p);
-  if (touched.size === 0) return encode(owned);
-  for (const o of owned) removeTouched(o.paths, touched, next);
-  const mine = entryFor(owned, manager, 'Update', scope === 'status' ? 'status' : undefined, next.apiVersion, time);
-  for (const p of gained) mine.paths.add(p);
-  return encode(owned);
 }
 
 export interface ApplyConflict {
@@ -243,7 +298,10 @@ export function mergeApply(current: KubeObject, cfg: KubeObject, manager: string
     }
   }
   if (conflicts.length > 0 && !force) return { conflicts };
-  for (const [o, d] of drop) for (const q of d) o.paths.delete(q);
+  for (const [o, d] of drop) {
+    for (const q of d) o.paths.delete(q);
+    delete o.fieldsV1;
+  }
 
   const next = copy(current);
   const previous = owned.find(isMine)?.paths ?? new Set<PathKey>();
@@ -273,6 +331,7 @@ export function mergeApply(current: KubeObject, cfg: KubeObject, manager: string
   }
   const mine = entryFor(owned, manager, 'Apply', undefined, cfg.apiVersion, time);
   mine.paths = wanted;
+  delete mine.fieldsV1;
   next.metadata.managedFields = encode(owned);
   return { object: next, conflicts };
 }

@@ -195,7 +195,7 @@ export class SimKubeStore implements KubeStore {
 
   updateStatus(obj: KubeObject): KubeObject {
     const op = 'kube.updateStatus';
-    const input = this.body(obj, op);
+    const input = this.statusBody(obj, op);
     const t = this.typeOf(gvkOf(input), op);
     if (!t.statusSubresource) throw unknownResource(op, `${t.plural}/status`);
     this.placeNamespace(t, input);
@@ -396,6 +396,25 @@ export class SimKubeStore implements KubeStore {
     if (typeof o.apiVersion !== 'string' || o.apiVersion === '') throw badRequest(op, `Object 'apiVersion' is missing in '${JSON.stringify(obj)}'`);
     if (!isObject(o.metadata)) o.metadata = { name: '' };
     return o;
+  }
+
+  /**
+   * What a status write reads of its request body: the checks `body` makes, but only the object's identity, its
+   * resourceVersion and its status are copied (a status write ignores the rest, so copying it would be waste).
+   */
+  private statusBody(obj: KubeObject, op: string): KubeObject {
+    if (!isObject(obj)) throw badRequest(op, 'the request body must be a JSON object');
+    const head = { apiVersion: obj.apiVersion, kind: obj.kind } as Record<string, unknown>;
+    if (typeof head.kind !== 'string' || head.kind === '') throw badRequest(op, `Object 'Kind' is missing in '${JSON.stringify(obj)}'`);
+    if (typeof head.apiVersion !== 'string' || head.apiVersion === '') throw badRequest(op, `Object 'apiVersion' is missing in '${JSON.stringify(obj)}'`);
+    const m = isObject(obj.metadata) ? (obj.metadata as unknown as JsonObject) : undefined;
+    const metadata = copyJson({ name: m ? m.name : '', namespace: m?.namespace, resourceVersion: m?.resourceVersion }) as unknown as KubeObject['metadata'];
+    const input: KubeObject = { apiVersion: head.apiVersion as string, kind: head.kind as string, metadata };
+    if (obj.status !== undefined) {
+      const status = copyJson(obj.status);
+      if (status !== undefined) input.status = status;
+    }
+    return input;
   }
 
   private mergeInto(t: ResourceType, cur: KubeObject, patch: JsonObject, op: string): KubeObject {
