@@ -85,6 +85,14 @@ interface Row {
   phase: VmPhase;
 }
 
+/** How every job chart ends when no state of its own says more: a volume orphaned (being written, or final), or failed. */
+function endRow(state: string): Row {
+  const R = VmConditionReason;
+  return state === 'orphaning' || state === 'volumeOrphaned'
+    ? { jobStatus: 'failed', progression: R.ReattachFailed, phase: 'VolumeOrphaned' }
+    : { jobStatus: 'failed', progression: R.StepFailed, phase: 'Failed' };
+}
+
 function chainRow(kind: FailoverKind, state: string): Row {
   const R = VmConditionReason;
   switch (top(state)) {
@@ -126,11 +134,8 @@ function chainRow(kind: FailoverKind, state: string): Row {
       return { jobStatus: 'completed', progression: R.Succeeded, phase: 'CleanedUp' };
     case 'cleanupIncomplete':
       return { jobStatus: 'completed', progression: R.StepFailed, phase: 'Failed' };
-    case 'orphaning':
-    case 'volumeOrphaned':
-      return { jobStatus: 'failed', progression: R.ReattachFailed, phase: 'VolumeOrphaned' };
     default:
-      return { jobStatus: 'failed', progression: R.StepFailed, phase: 'Failed' };
+      return endRow(top(state));
   }
 }
 
@@ -163,10 +168,8 @@ function cleanupRow(state: string, c: CleanupContext): Row {
       return { jobStatus: 'reverting', progression: R.Finishing, phase };
     case 'cleanedUp':
       return { jobStatus: 'completed', progression: R.Succeeded, phase: 'CleanedUp' };
-    case 'volumeOrphaned':
-      return { jobStatus: 'failed', progression: R.ReattachFailed, phase: 'VolumeOrphaned' };
     default:
-      return { jobStatus: 'failed', progression: R.StepFailed, phase: 'Failed' };
+      return endRow(top(state));
   }
 }
 
@@ -193,11 +196,8 @@ function failbackRow(state: string, c: FailbackMachineContext): Row {
       return { jobStatus: c.moved.length > 0 ? 'switching_volume' : 'executing', step: vmStepName('live', 'restart'), progression: R.RollingBack, phase: 'RollingBack' };
     case 'failedBack':
       return { jobStatus: 'completed', progression: R.Succeeded, phase: 'FailedBack' };
-    case 'orphaning':
-    case 'volumeOrphaned':
-      return { jobStatus: 'failed', progression: R.ReattachFailed, phase: 'VolumeOrphaned' };
     default:
-      return { jobStatus: 'failed', progression: R.StepFailed, phase: 'Failed' };
+      return endRow(top(state));
   }
 }
 
