@@ -1,6 +1,7 @@
 // Why: the real appliance client: JSON over HTTP to the appliance's records API (docs/appliance.md) with a bearer
 // token and a real-time bound per request. The token is sent only in the Authorization header and never logged.
 import type { CallOpts } from '../cluster/cluster.port.ts';
+import { checkHttpUrl, checkRequestTimeout, fetchText } from '../http.ts';
 import type { Json, JsonObject } from '../json.ts';
 import { ApplianceClient, type ApplianceOp, type ApplianceResponse, type ApplianceTransport } from './appliance.client.ts';
 import { fromApplianceNetwork } from './appliance.errors.ts';
@@ -20,18 +21,10 @@ export interface ApplianceHttpConfig {
 /** Checks the configuration; a bad field throws an Error that names it and says how to fix it. */
 export function validateApplianceHttpConfig(c: ApplianceHttpConfig): void {
   if (!c || typeof c !== 'object') throw new Error('appliance: configuration missing: give { baseUrl, token }');
-  let url: URL;
-  try {
-    url = new URL(c.baseUrl);
-  } catch {
-    throw new Error(`appliance.baseUrl: "${String(c.baseUrl)}" is not a URL; give the appliance API's address, e.g. https://appliance.example.com:8443`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`appliance.baseUrl: protocol ${url.protocol} is not http: or https:`);
+  checkHttpUrl('appliance.baseUrl', c.baseUrl, "give the appliance API's address, e.g. https://appliance.example.com:8443");
   if (typeof c.token !== 'string' || c.token.trim() === '') throw new Error('appliance.token: missing; give the bearer token the appliance issued to the engine');
   if (/[\r\n]/.test(c.token)) throw new Error('appliance.token: contains a line break; give the token alone');
-  if (c.requestTimeoutMs !== undefined && !(Number.isFinite(c.requestTimeoutMs) && c.requestTimeoutMs > 0)) {
-    throw new Error(`appliance.requestTimeoutMs: must be a positive number of milliseconds, got ${c.requestTimeoutMs}`);
-  }
+  checkRequestTimeout('appliance.requestTimeoutMs', c.requestTimeoutMs);
 }
 
 export class ApplianceHttpTransport implements ApplianceTransport {
@@ -49,29 +42,21 @@ export class ApplianceHttpTransport implements ApplianceTransport {
   }
 
   async request(method: 'GET' | 'PUT', path: string, body: JsonObject | undefined, call: { op: ApplianceOp; detail?: string }, opts?: CallOpts): Promise<ApplianceResponse> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = opts?.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     const started = Date.now();
-    let res: Response;
-    let text: string;
-    try {
-      res = await this.fetchImpl(`${this.base}${path}`, {
-        method,
-        headers: {
-          accept: 'application/json',
-          authorization: `Bearer ${this.token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal,
-      });
-      text = await res.text();
-    } catch (e) {
-      if (opts?.signal?.aborted) throw opts.signal.reason;
-      const err = fromApplianceNetwork(call.op, e, timeout.aborted);
+    const init: Omit<RequestInit, 'signal'> = {
+      method,
+      headers: {
+        accept: 'application/json',
+        authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    };
+    const { res, text } = await fetchText(this.fetchImpl, `${this.base}${path}`, init, this.timeoutMs, opts?.signal, (e, timedOut) => {
+      const err = fromApplianceNetwork(call.op, e, timedOut);
       opts?.log?.warn({ driver: APPLIANCE_DRIVER, op: call.op, vmId: call.detail, durationMs: Date.now() - started, kind: err.kind, reason: err.reason }, 'Appliance request failed');
-      throw err;
-    }
+      return err;
+    });
     let parsed: Json;
     try {
       parsed = text ? (JSON.parse(text) as Json) : {};

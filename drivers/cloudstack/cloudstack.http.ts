@@ -5,6 +5,7 @@ import type { CallOpts } from '../cluster/cluster.port.ts';
 import type { ClockPort } from '../clock/clock.port.ts';
 import { realClock } from '../clock/clock.real.ts';
 import { DriverError } from '../errors.ts';
+import { checkHttpUrl, checkRequestTimeout, fetchText } from '../http.ts';
 import type { JsonObject } from '../json.ts';
 import { CloudStackClient, type CloudStackTransport, type JobPollOptions } from './cloudstack.client.ts';
 import { CLOUDSTACK_DRIVER_NAME, fromCloudStackHttp, fromCloudStackNetwork } from './cloudstack.errors.ts';
@@ -31,18 +32,10 @@ export interface CloudStackHttpConfig {
 /** Checks the configuration; a bad field throws an Error that names it and says how to fix it. */
 export function validateCloudStackHttpConfig(c: CloudStackHttpConfig): void {
   if (!c || typeof c !== 'object') throw new Error('cloudstack: configuration missing: give { endpoint, apiKey, secretKey }');
-  let url: URL;
-  try {
-    url = new URL(c.endpoint);
-  } catch {
-    throw new Error(`cloudstack.endpoint: "${String(c.endpoint)}" is not a URL; give the API URL, e.g. https://cloud.example.com/client/api`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`cloudstack.endpoint: protocol ${url.protocol} is not http: or https:`);
+  checkHttpUrl('cloudstack.endpoint', c.endpoint, 'give the API URL, e.g. https://cloud.example.com/client/api');
   if (typeof c.apiKey !== 'string' || c.apiKey.trim() === '') throw new Error('cloudstack.apiKey: missing; give the API key of the CloudStack account (Accounts → Users → Keys)');
   if (typeof c.secretKey !== 'string' || c.secretKey.trim() === '') throw new Error('cloudstack.secretKey: missing; give the secret key paired with cloudstack.apiKey');
-  if (c.requestTimeoutMs !== undefined && !(Number.isFinite(c.requestTimeoutMs) && c.requestTimeoutMs > 0)) {
-    throw new Error(`cloudstack.requestTimeoutMs: must be a positive number of milliseconds, got ${c.requestTimeoutMs}`);
-  }
+  checkRequestTimeout('cloudstack.requestTimeoutMs', c.requestTimeoutMs);
 }
 
 /** Signed GET requests to CloudStack's API. */
@@ -59,20 +52,12 @@ export class CloudStackHttpTransport implements CloudStackTransport {
   async send(command: string, params: CloudStackParams, op: string, opts?: CallOpts): Promise<JsonObject> {
     const query = signedQueryString({ command, ...params, response: 'json' }, this.config.apiKey, this.config.secretKey);
     const url = `${this.config.endpoint}?${query}`;
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = opts?.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     const started = Date.now();
-    let res: Response;
-    let text: string;
-    try {
-      res = await this.fetchImpl(url, { method: 'GET', headers: { accept: 'application/json' }, signal });
-      text = await res.text();
-    } catch (e) {
-      if (opts?.signal?.aborted) throw opts.signal.reason;
-      const err = fromCloudStackNetwork(op, e, timeout.aborted);
+    const { res, text } = await fetchText(this.fetchImpl, url, { method: 'GET', headers: { accept: 'application/json' } }, this.timeoutMs, opts?.signal, (e, timedOut) => {
+      const err = fromCloudStackNetwork(op, e, timedOut);
       opts?.log?.warn({ driver: CLOUDSTACK_DRIVER_NAME, op, command, durationMs: Date.now() - started, kind: err.kind, reason: err.reason }, 'CloudStack request failed');
-      throw err;
-    }
+      return err;
+    });
     if (!res.ok) {
       const err = fromCloudStackHttp(op, res.status, text);
       opts?.log?.debug({ driver: CLOUDSTACK_DRIVER_NAME, op, command, status: res.status, kind: err.kind }, 'CloudStack refused request');

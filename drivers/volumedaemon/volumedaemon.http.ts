@@ -3,6 +3,7 @@
 import type { CallOpts } from '../cluster/cluster.port.ts';
 import type { ClockPort } from '../clock/clock.port.ts';
 import { realClock } from '../clock/clock.real.ts';
+import { checkHttpUrl, checkRequestTimeout, fetchText } from '../http.ts';
 import type { JsonObject } from '../json.ts';
 import { VolumeDaemonClient, type DaemonResponse, type OperationPollOptions, type VolumeDaemonTransport } from './volumedaemon.client.ts';
 import { fromDaemonNetwork } from './volumedaemon.errors.ts';
@@ -19,16 +20,8 @@ export interface VolumeDaemonHttpConfig {
 
 export function validateVolumeDaemonHttpConfig(c: VolumeDaemonHttpConfig): void {
   if (!c || typeof c !== 'object') throw new Error('volumeDaemon: configuration missing: give { baseUrl }');
-  let url: URL;
-  try {
-    url = new URL(c.baseUrl);
-  } catch {
-    throw new Error(`volumeDaemon.baseUrl: "${String(c.baseUrl)}" is not a URL; give the daemon's address, e.g. http://127.0.0.1:8090`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`volumeDaemon.baseUrl: protocol ${url.protocol} is not http: or https:`);
-  if (c.requestTimeoutMs !== undefined && !(Number.isFinite(c.requestTimeoutMs) && c.requestTimeoutMs > 0)) {
-    throw new Error(`volumeDaemon.requestTimeoutMs: must be a positive number of milliseconds, got ${c.requestTimeoutMs}`);
-  }
+  checkHttpUrl('volumeDaemon.baseUrl', c.baseUrl, "give the daemon's address, e.g. http://127.0.0.1:8090");
+  checkRequestTimeout('volumeDaemon.requestTimeoutMs', c.requestTimeoutMs);
 }
 
 export class VolumeDaemonHttpTransport implements VolumeDaemonTransport {
@@ -44,22 +37,12 @@ export class VolumeDaemonHttpTransport implements VolumeDaemonTransport {
   }
 
   async request(method: 'GET' | 'POST', path: string, body: JsonObject | undefined, op: string, opts?: CallOpts): Promise<DaemonResponse> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = opts?.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    let res: Response;
-    let text: string;
-    try {
-      res = await this.fetchImpl(`${this.base}${path}`, {
-        method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal,
-      });
-      text = await res.text();
-    } catch (e) {
-      if (opts?.signal?.aborted) throw opts.signal.reason;
-      throw fromDaemonNetwork(op, e, timeout.aborted);
-    }
+    const init: Omit<RequestInit, 'signal'> = {
+      method,
+      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    };
+    const { res, text } = await fetchText(this.fetchImpl, `${this.base}${path}`, init, this.timeoutMs, opts?.signal, (e, timedOut) => fromDaemonNetwork(op, e, timedOut));
     let parsed: JsonObject = {};
     try {
       const j = text ? (JSON.parse(text) as unknown) : {};

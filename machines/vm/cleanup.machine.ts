@@ -135,10 +135,7 @@ export const cleanupMachine = setup({
         id: 'openJob',
         src: 'openJob',
         input: ({ context }) => ({ op: 'openJob', args: { job: context.job }, retry: context.policy.retry }),
-        onDone: [
-          onStepFailed('ending', 'openJob', 'noteError'),
-          { target: 'stoppingVm' },
-        ],
+        onDone: [onStepFailed('ending', 'openJob', 'noteError'), { target: 'stoppingVm' }],
         onError: onStepThrew('ending', 'openJob', 'noteError'),
       },
     },
@@ -388,10 +385,7 @@ export const cleanupMachine = setup({
           record: { jobId: context.job.jobId, name: cleanupStepName(context.mode, 'vm-context-update'), mode: 'whole' as const },
           retry: context.policy.retry,
         }),
-        onDone: [
-          onStepFailed('finishingJob', 'setContextStatus', 'noteError'),
-          { target: 'finishingJob' },
-        ],
+        onDone: [onStepFailed('finishingJob', 'setContextStatus', 'noteError'), { target: 'finishingJob' }],
         onError: onStepThrew('finishingJob', 'setContextStatus', 'noteError'),
       },
     },

@@ -5,7 +5,7 @@
 import { assign, not, setup } from 'xstate';
 import { retryingStep, stepError, stepOk, stepValue } from './step.machine.ts';
 import { finishJobState } from './finish-job.state.ts';
-import { onStepFailed, onStepThrew } from './step.transitions.ts';
+import { onGoalMissed, onStepFailed, onStepThrew } from './step.transitions.ts';
 import { validateFailback, type FailbackFacts } from './validation.ts';
 import { condition, VmConditionReason, VmConditionType, vmKept, volumeLost, withCondition } from './vm.conditions.ts';
 import { targetVmName } from './vm.names.ts';
@@ -101,10 +101,7 @@ export const failbackMachine = setup({
         id: 'openJob',
         src: 'openJob',
         input: ({ context }) => ({ op: 'openJob', args: { job: context.job }, retry: context.policy.retry }),
-        onDone: [
-          onStepFailed('failing', 'openJob', 'fail'),
-          { target: 'validating' },
-        ],
+        onDone: [onStepFailed('failing', 'openJob', 'fail'), { target: 'validating' }],
         onError: onStepThrew('failing', 'openJob', 'fail'),
       },
     },
@@ -150,7 +147,7 @@ export const failbackMachine = setup({
         onDone: [
           { guard: { type: 'vmGoalReached', params: ({ event }) => event.output }, target: 'movingVolume' },
           // Not stopped: the volumes are all still on it. Make sure it runs, and report.
-          { target: 'restoringLiveVm', actions: { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'stopLiveVm') } },
+          onGoalMissed('restoringLiveVm', 'stopLiveVm', 'fail'),
         ],
         onError: onStepThrew('restoringLiveVm', 'stopLiveVm', 'fail'),
       },
@@ -236,10 +233,7 @@ export const failbackMachine = setup({
           record: { jobId: context.job.jobId, name: StepName.contextUpdate, mode: 'whole' as const },
           retry: context.policy.retry,
         }),
-        onDone: [
-          onStepFailed('failing', 'setContextStatus', 'fail'),
-          { target: 'completing' },
-        ],
+        onDone: [onStepFailed('failing', 'setContextStatus', 'fail'), { target: 'completing' }],
         onError: onStepThrew('failing', 'setContextStatus', 'fail'),
       },
     },

@@ -8,7 +8,7 @@ import { assign, not, setup } from 'xstate';
 import { cleanupMachine } from './cleanup.machine.ts';
 import { retryingStep, stepError, stepOk, stepValue } from './step.machine.ts';
 import { finishJobState } from './finish-job.state.ts';
-import { onStepFailed, onStepThrew } from './step.transitions.ts';
+import { onGoalMissed, onStepFailed, onStepThrew } from './step.transitions.ts';
 import { unprovidedTimer } from './timer.ts';
 import { silentInjectionWatch } from './injection-watch.ts';
 import { planFailover, validateFailover, type LeftoverFacts } from './validation.ts';
@@ -160,10 +160,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
       id: 'openJob',
       src: 'openJob',
       input: ({ context }) => ({ op: 'openJob', args: { job: context.job }, retry: context.policy.retry }),
-      onDone: [
-        onStepFailed('failing', 'openJob', 'fail'),
-        { target: 'validating' },
-      ],
+      onDone: [onStepFailed('failing', 'openJob', 'fail'), { target: 'validating' }],
       onError: onStepThrew('failing', 'openJob', 'fail'),
     },
   });
@@ -312,10 +309,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
           }),
           onDone: [
             { guard: { type: 'volumeGoalReached', params: ({ event }) => event.output }, target: 'reverting' },
-            {
-              target: '#rollingBack',
-              actions: { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'detachForRevert') },
-            },
+            onGoalMissed('#rollingBack', 'detachForRevert', 'fail'),
           ],
           onError: onStepThrew('#rollingBack', 'detachForRevert', 'fail'),
         },
@@ -357,7 +351,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
           }),
           onDone: [
             { guard: { type: 'volumeGoalReached', params: ({ event }) => event.output }, target: '#injecting' },
-            { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'reattachForRetry') } },
+            onGoalMissed('#rollingBack', 'reattachForRetry', 'fail'),
           ],
           onError: onStepThrew('#rollingBack', 'reattachForRetry', 'fail'),
         },
@@ -387,7 +381,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
           target: 'switchingVolumes',
           actions: assign({ targetVm: ({ context, event }) => ({ name: context.plan?.deploy.name ?? '', vmId: event.output.vmId }) }),
         },
-        { target: 'rollingBack', actions: { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'createVm') } },
+        onGoalMissed('rollingBack', 'createVm', 'fail'),
       ],
       onError: onStepThrew('rollingBack', 'createVm', 'fail'),
     },
@@ -425,10 +419,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
             record: { jobId: context.job.jobId, name: StepName.volumeAttachment, mode: 'open' as const },
             retry: context.policy.retry,
           }),
-          onDone: [
-            onStepFailed('#rollingBack', 'deleteRootVolume', 'fail'),
-            { target: 'movingVolume' },
-          ],
+          onDone: [onStepFailed('#rollingBack', 'deleteRootVolume', 'fail'), { target: 'movingVolume' }],
           onError: onStepThrew('#rollingBack', 'deleteRootVolume', 'fail'),
         },
       },
@@ -450,7 +441,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
           onDone: [
             { guard: { type: 'volumeGoalReached', params: ({ event }) => event.output }, target: 'nextVolume' },
             // Not moved: the chart already put it back on the appliance if it could; the rollback does the rest.
-            { target: '#rollingBack', actions: { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'moveVolume') } },
+            onGoalMissed('#rollingBack', 'moveVolume', 'fail'),
           ],
           onError: onStepThrew('#rollingBack', 'moveVolume', 'fail'),
         },
@@ -481,7 +472,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
       }),
       onDone: [
         { guard: { type: 'vmGoalReached', params: ({ event }) => event.output }, target: 'verifyingVm' },
-        { target: 'rollingBack', actions: { type: 'fail', params: ({ event }) => event.output.error ?? stepError(undefined, 'startVm') } },
+        onGoalMissed('rollingBack', 'startVm', 'fail'),
       ],
       onError: onStepThrew('rollingBack', 'startVm', 'fail'),
     },
@@ -497,10 +488,7 @@ export function chainStates(kind: FailoverKind, afterMarking: string) {
         record: { jobId: context.job.jobId, name: vmStepName(kind, 'validation'), mode: 'whole' as const },
         retry: context.policy.retry,
       }),
-      onDone: [
-        onStepFailed('rollingBack', 'verifyVm', 'fail'),
-        { target: 'markingContext' },
-      ],
+      onDone: [onStepFailed('rollingBack', 'verifyVm', 'fail'), { target: 'markingContext' }],
       onError: onStepThrew('rollingBack', 'verifyVm', 'fail'),
     },
   });

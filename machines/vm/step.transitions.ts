@@ -48,3 +48,8 @@ function threwBranch<A extends string, P>(target: string, op: string, action: A,
 export function openRecord(c: { jobId: string; record?: { name: string; statuses?: JobStatus[] } }): StepRecord | undefined {
   return c.record ? { jobId: c.jobId, name: c.record.name, statuses: c.record.statuses, mode: 'open' } : undefined;
 }
+
+/** The onDone branch of a lifecycle chart that ended short of its goal: `action` with the chart's error, or one naming the invocation. */
+export function onGoalMissed<A extends string>(target: string, op: string, action: A) {
+  return { target, actions: { type: action, params: ({ event }: { event: { output: { error?: StepError } } }) => event.output.error ?? stepError(undefined, op) } };
+}

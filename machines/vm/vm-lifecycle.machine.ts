@@ -227,10 +227,7 @@ export const vmLifecycleMachine = setup({
           record: openRecord(context),
           retry: context.policy.retry,
         }),
-        onDone: [
-          onStepFailed('failing', 'destroyVm', 'fail', failUnknown),
-          { target: 'destroyed' },
-        ],
+        onDone: [onStepFailed('failing', 'destroyVm', 'fail', failUnknown), { target: 'destroyed' }],
         onError: onStepThrew('failing', 'destroyVm', 'fail', failUnknown),
       },
     },

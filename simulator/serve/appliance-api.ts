@@ -5,10 +5,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { injectedApplianceFault } from '../../drivers/appliance/appliance.errors.ts';
 import { APPLIANCE_DRIVER } from '../../drivers/appliance/appliance.port.ts';
-import { DriverError } from '../../drivers/errors.ts';
 import { APPLIANCE_PARTY, applianceRouteOf, handleApplianceRequest } from '../appliance/appliance.api.ts';
 import type { SimCloud } from '../cloudstack/cloud.ts';
-import { closeServer, listenLocal, readBody, sendJson, type ServedApi } from './http-util.ts';
+import { answerSimulated, closeServer, jsonBodyOr400, listenJsonApi, readBody, sendJson, type ServedApi } from './http-util.ts';
 import { requestHolds, SIM_REQUEST_HEADER } from './request-holds.ts';
 
 export interface ServedAppliance extends ServedApi {
@@ -53,14 +52,9 @@ export async function serveApplianceApi(cloud: SimCloud, options: ApplianceServe
       return sendJson(res, 401, { error: bearer(req) ? 'the bearer token is not valid' : 'missing bearer token (Authorization: Bearer <token>)', code: 'unauthorized' });
     }
     const raw = method === 'PUT' || method === 'POST' ? await readBody(req) : '';
-    let body: unknown;
-    if (raw) {
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        return sendJson(res, 400, { error: 'body: not JSON', code: 'invalid_request' });
-      }
-    }
+    const parsed = jsonBodyOr400(res, raw);
+    if (!parsed) return;
+    const body = parsed.body;
     if (!route || route.op === 'health') {
       const out = handleApplianceRequest(cloud, method, url.pathname, body);
       return sendJson(res, out.status, out.body);
@@ -71,25 +65,9 @@ export async function serveApplianceApi(cloud: SimCloud, options: ApplianceServe
       () => handleApplianceRequest(cloud, method, url.pathname, body),
       APPLIANCE_DRIVER,
     );
-    holds.pause(holdId);
-    try {
-      const out = await work;
-      holds.resume(holdId);
-      sendJson(res, out.status, out.body);
-    } catch (e) {
-      holds.resume(holdId);
-      if (e instanceof DriverError) {
-        const f = injectedApplianceFault(e);
-        return sendJson(res, f.status, f.body);
-      }
-      throw e;
-    }
+    return answerSimulated(res, holds, holdId, work, injectedApplianceFault);
   };
 
-  const { server, port, baseUrl } = await listenLocal((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { error: `simulator error: ${e instanceof Error ? e.message : String(e)}`, code: 'internal' });
-    });
-  });
+  const { server, port, baseUrl } = await listenJsonApi(handle);
   return { baseUrl, port, token, close: () => closeServer(server) };
 }

@@ -1,6 +1,9 @@
-// Why: the small pieces both simulated HTTP servers share: start on 127.0.0.1 port 0, read a body, answer JSON.
+// Why: the small pieces the simulated HTTP servers share: start on 127.0.0.1 port 0, read a body, answer JSON,
+// answer a held request from the simulated work (or its injected fault).
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DriverError } from '../../drivers/errors.ts';
+import type { RequestHolds } from './request-holds.ts';
 
 export interface ServedApi {
   /** The base URL (`http://127.0.0.1:<port>`). */
@@ -46,4 +49,50 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 export function sendText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** Serves a JSON API on 127.0.0.1; a handler that throws answers 500 naming the simulator's error (if nothing was sent yet). */
+export function listenJsonApi(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<{ server: Server; port: number; baseUrl: string }> {
+  return listenLocal((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: `simulator error: ${e instanceof Error ? e.message : String(e)}`, code: 'internal' });
+    });
+  });
+}
+
+/** A request body parsed as JSON (`body` undefined when empty); undefined once it has answered 400 because it is not JSON. */
+export function jsonBodyOr400(res: ServerResponse, raw: string): { body: unknown } | undefined {
+  if (!raw) return { body: undefined };
+  try {
+    return { body: JSON.parse(raw) };
+  } catch {
+    sendJson(res, 400, { error: 'body: not JSON', code: 'invalid_request' });
+    return undefined;
+  }
+}
+
+/**
+ * Answers with what the simulated work returns. Virtual time runs while it is scheduled (the request's hold is
+ * paused) and is held again once the answer is ready; an injected fault answers in the backend's wire form.
+ */
+export async function answerSimulated(
+  res: ServerResponse,
+  holds: RequestHolds,
+  holdId: string | undefined,
+  work: Promise<{ status: number; body: unknown }>,
+  fault: (e: DriverError) => { status: number; body: unknown },
+): Promise<void> {
+  holds.pause(holdId);
+  try {
+    const out = await work;
+    holds.resume(holdId);
+    sendJson(res, out.status, out.body);
+  } catch (e) {
+    holds.resume(holdId);
+    if (e instanceof DriverError) {
+      const f = fault(e);
+      return sendJson(res, f.status, f.body);
+    }
+    throw e;
+  }
 }

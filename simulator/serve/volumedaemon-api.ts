@@ -2,10 +2,9 @@
 // `volumedaemon` apply through kernel.call, as for the in-process port.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { injectedDaemonFault } from '../../drivers/volumedaemon/volumedaemon.errors.ts';
-import { DriverError } from '../../drivers/errors.ts';
 import { VOLUMEDAEMON_PARTY, type SimVolumeDaemon } from '../volumedaemon/daemon.ts';
 import { handleDaemonRequest } from '../volumedaemon/daemon.api.ts';
-import { closeServer, listenLocal, readBody, sendJson, type ServedApi } from './http-util.ts';
+import { answerSimulated, closeServer, jsonBodyOr400, listenJsonApi, readBody, sendJson, type ServedApi } from './http-util.ts';
 import { requestHolds, SIM_REQUEST_HEADER } from './request-holds.ts';
 
 export async function serveVolumeDaemonApi(daemon: SimVolumeDaemon, options: { from?: string } = {}): Promise<ServedApi> {
@@ -18,35 +17,14 @@ export async function serveVolumeDaemonApi(daemon: SimVolumeDaemon, options: { f
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
     const raw = method === 'POST' ? await readBody(req) : '';
-    let body: unknown;
-    if (raw) {
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        return sendJson(res, 400, { error: 'body: not JSON', code: 'invalid_request' });
-      }
-    }
+    const parsed = jsonBodyOr400(res, raw);
+    if (!parsed) return;
+    const body = parsed.body;
     if (method !== 'GET' && method !== 'POST') return sendJson(res, 405, { error: `${method} not allowed`, code: 'method_not_allowed' });
     const work = kernel.call('volumedaemon', { from, to: VOLUMEDAEMON_PARTY, op: `volumedaemon.${method} ${url.pathname}` }, () => handleDaemonRequest(daemon, method, url.pathname, body));
-    holds.pause(holdId);
-    try {
-      const out = await work;
-      holds.resume(holdId);
-      sendJson(res, out.status, out.body);
-    } catch (e) {
-      holds.resume(holdId);
-      if (e instanceof DriverError) {
-        const f = injectedDaemonFault(e);
-        return sendJson(res, f.status, f.body);
-      }
-      throw e;
-    }
+    return answerSimulated(res, holds, holdId, work, injectedDaemonFault);
   };
 
-  const { server, port, baseUrl } = await listenLocal((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { error: `simulator error: ${e instanceof Error ? e.message : String(e)}`, code: 'internal' });
-    });
-  });
+  const { server, port, baseUrl } = await listenJsonApi(handle);
   return { baseUrl, port, close: () => closeServer(server) };
 }
