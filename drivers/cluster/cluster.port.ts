@@ -122,7 +122,10 @@ export interface ClusterPort {
   patchStatus(ref: ObjectRef, patch: JsonObject, opts?: WriteOpts): Promise<KubeObject>;
   /** Resolves true when deleted, false when it was already gone. */
   delete(ref: ObjectRef, opts?: DeleteOpts): Promise<boolean>;
-  /** Streams changes after `resourceVersion` (or from now) to `onEvent`, in order. */
+  /**
+   * Streams changes after `resourceVersion` (or from now) to `onEvent`, in order. When `onEvent` throws, the stream
+   * ends and `done` resolves with a Fatal error, reason `HandlerFailed` (never a silently dropped event).
+   */
   watch(gvk: GVK, opts: WatchOpts, onEvent: (e: WatchEvent) => void): Promise<WatchHandle>;
 }
 

@@ -23,3 +23,44 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   if (errors.length) throw errors[0];
   return results;
 }
+
+/**
+ * A bound on requests in flight shared by many concurrent tasks: a task holds a slot only while its request runs
+ * (a write), never while it waits on a watch, so N waits proceed in parallel while at most `limit` writes do.
+ */
+export class Limiter {
+  private readonly bound: number;
+  private active = 0;
+  private readonly queue: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.bound = Math.max(1, Math.floor(limit));
+  }
+
+  /** Runs `fn` once a slot is free (FIFO); rejects with the signal's reason if it aborts while queued. */
+  async run<R>(fn: () => Promise<R>, signal?: AbortSignal): Promise<R> {
+    if (signal?.aborted) throw signal.reason;
+    if (this.active >= this.bound) {
+      await new Promise<void>((resolve, reject) => {
+        const grant = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          const i = this.queue.indexOf(grant);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(signal?.reason);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.queue.push(grant);
+      });
+    } else this.active++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}

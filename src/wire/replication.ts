@@ -9,6 +9,8 @@ import { replicationMachine, type RequestStateInput, type VolumeRef, type WaitVo
 import { inSplitBrain, reached, type VolumeView, type VrConditionView } from '../../machines/replication/replication.types.ts';
 import { EngineAnnotations } from './annotations.ts';
 import { fencedPatch } from './fenced-write.ts';
+import type { Limiter } from './limit.ts';
+import type { SharedWaits } from './shared-waits.ts';
 import { waitFor } from './watch-wait.ts';
 import { stampAt } from './stamp.ts';
 
@@ -54,19 +56,26 @@ export interface ReplicationWiring {
   /** The fencing token carried on every write. */
   token: number;
   log: Logger;
+  /** Bounds the reads and writes of a step (a request holds a slot; a wait never does). */
+  requests?: Limiter;
+  /** The step's shared list+watch per kind, so N volumes' waits do not list the kind N times. */
+  waits?: SharedWaits;
 }
 
 /** The replication chart provided for one cluster and one fencing token. */
 export function wireReplication(w: ReplicationWiring) {
   const { port, clock, log } = w;
+  const bounded = <R>(fn: () => Promise<R>, signal: AbortSignal) => (w.requests ? w.requests.run(fn, signal) : fn());
+  const waits = w.waits;
+  const wait: typeof waitFor = waits ? (_port, gvk, scope, predicate, opts) => waits.waitFor(gvk, scope, predicate, opts) : waitFor;
   return replicationMachine.provide({
     actors: {
       observeVolume: fromPromise<VolumeView, VolumeRef>(({ input, signal }) =>
-        stampAt(clock, async () => volumeViewOf(await port.get(vrRef(input.namespace, input.name), { log, signal }), clock.now())),
+        stampAt(clock, async () => volumeViewOf(await bounded(() => port.get(vrRef(input.namespace, input.name), { log, signal }), signal), clock.now())),
       ),
       requestState: fromPromise<VolumeView, RequestStateInput>(({ input, signal }) =>
         stampAt(clock, async () => {
-          const obj = await fencedPatch(
+          const obj = await bounded(() => fencedPatch(
             port,
             vrRef(input.namespace, input.name),
             (cur) => {
@@ -76,13 +85,13 @@ export function wireReplication(w: ReplicationWiring) {
               return { spec: { replicationState: input.state }, metadata: { annotations: { [EngineAnnotations.forcePromote]: wantForce ?? null } } };
             },
             { token: w.token, log, signal },
-          );
+          ), signal);
           return volumeViewOf(obj, clock.now());
         }),
       ),
       waitForVolume: fromPromise<VolumeView, WaitVolumeInput>(({ input, signal }) =>
         stampAt(clock, () =>
-          waitFor(
+          wait(
             port,
             Kinds.VolumeReplication,
             { namespace: input.namespace, name: input.name },

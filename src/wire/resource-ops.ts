@@ -1,6 +1,7 @@
 // Why: the operations on one cluster's resources of a failover group (traffic, Flux, CronJobs, workloads,
 // volumes), shared by the failover steps and the rejoin chart. Every write is fenced with the caller's token,
 // every wait is driven by watch events, and independent resources run concurrently up to `concurrencyMax`.
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { ClockPort } from '../../drivers/clock/clock.port.ts';
 import { Kinds, type ClusterPort, type ObjectRef } from '../../drivers/cluster/cluster.port.ts';
@@ -11,9 +12,10 @@ import type { WorkloadOutput } from '../../machines/workload/workload.machine.ts
 import { EngineAnnotations, EXTERNAL_DNS_ACTIVE, EXTERNAL_DNS_IGNORE } from './annotations.ts';
 import { runToCompletion } from './children.ts';
 import { fencedPatch } from './fenced-write.ts';
-import { mapLimit } from './limit.ts';
+import { Limiter, mapLimit } from './limit.ts';
 import { vrRef, wireReplication } from './replication.ts';
 import { StepFailureError } from './failover/deps.ts';
+import { SharedWaits } from './shared-waits.ts';
 import { waitFor } from './watch-wait.ts';
 import { wireWorkload } from './workload.ts';
 
@@ -29,6 +31,28 @@ export interface OpsOptions {
   attemptMax: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** The step's shared list+watch per kind (one is made per call when absent; the caller closes its own). */
+  waits?: SharedWaits;
+}
+
+/** Abort listeners one resource's child chart may hold on the step's signal at once (its own, a queued slot, a wait). */
+const LISTENERS_PER_CHILD = 4;
+
+/** Lets `n` children listen on the step's signal at once without Node's leak warning (the bound is known). */
+function allowListeners(signal: AbortSignal, n: number): void {
+  const want = LISTENERS_PER_CHILD * n + 16;
+  if (getMaxListeners(signal) < want) setMaxListeners(want, signal);
+}
+
+/** Runs `fn` with the options' shared waits, or with fresh ones closed when it ends. */
+async function withWaits<R>(port: ClusterPort, clock: ClockPort, o: OpsOptions, fn: (o: OpsOptions & { waits: SharedWaits }) => Promise<R>): Promise<R> {
+  if (o.waits) return fn({ ...o, waits: o.waits });
+  const waits = new SharedWaits(port, clock, o.log);
+  try {
+    return await fn({ ...o, waits });
+  } finally {
+    waits.close();
+  }
 }
 
 export function scalableOf(group: FailoverGroupSpec): Scalable[] {
@@ -96,7 +120,11 @@ export class ResourceOps {
     );
   }
 
-  /** Runs the workload chart for each workload, concurrently; throws the first failure. */
+  /**
+   * Runs the workload chart for each workload, all at once: the scale writes share `concurrencyMax` slots, the
+   * waits (watch-driven, served by one shared list+watch per kind) hold none. Throws the first failure after all
+   * settled.
+   */
   async runWorkloads(
     group: FailoverGroupSpec,
     items: readonly Scalable[],
@@ -105,24 +133,31 @@ export class ResourceOps {
     o: OpsOptions,
     annotationsOf?: (x: Scalable) => Record<string, string>,
   ): Promise<void> {
+    if (items.length === 0) return;
     const deadlineMs = this.clock.now() + o.waitTimeoutMs;
-    await mapLimit(items, o.concurrencyMax, async (x) => {
-      const replicas = replicasOf(x);
-      const logic = wireWorkload({ port: this.port, clock: this.clock, token: o.token, log: o.log, annotations: annotationsOf?.(x) });
-      const out: WorkloadOutput = await runToCompletion(
-        logic,
-        { kind: x.kind, namespace: group.namespace, name: x.name, replicas, wait: wait ? 'converged' : 'none', deadlineMs, attemptMax: o.attemptMax, backoffBaseMs: o.backoffBaseMs, backoffMaxMs: o.backoffMaxMs },
-        o.signal,
-      );
-      if (out.outcome !== 'done') throw childFailure(out.error, `${x.kind} ${group.namespace}/${x.name} did not reach ${replicas} replicas`, this.clock.now());
-    });
+    const writes = new Limiter(o.concurrencyMax);
+    allowListeners(o.signal, items.length);
+    await withWaits(this.port, this.clock, o, (ow) =>
+      mapLimit(items, items.length, async (x) => {
+        const replicas = replicasOf(x);
+        const logic = wireWorkload({ port: this.port, clock: this.clock, token: o.token, log: o.log, annotations: annotationsOf?.(x), writes, waits: ow.waits });
+        const out: WorkloadOutput = await runToCompletion(
+          logic,
+          { kind: x.kind, namespace: group.namespace, name: x.name, replicas, wait: wait ? 'converged' : 'none', deadlineMs, attemptMax: o.attemptMax, backoffBaseMs: o.backoffBaseMs, backoffMaxMs: o.backoffMaxMs },
+          o.signal,
+        );
+        if (out.outcome !== 'done') throw childFailure(out.error, `${x.kind} ${group.namespace}/${x.name} did not reach ${replicas} replicas`, this.clock.now());
+      }),
+    );
   }
 
   /** Scales every workload to 0: Deployments (the application tier) before StatefulSets (the data tier). */
   async scaleDown(group: FailoverGroupSpec, wait: boolean, o: OpsOptions, annotationsOf?: (x: Scalable) => Record<string, string>): Promise<void> {
     const items = scalableOf(group);
-    await this.runWorkloads(group, items.filter((x) => x.kind === 'Deployment'), () => 0, wait, o, annotationsOf);
-    await this.runWorkloads(group, items.filter((x) => x.kind === 'StatefulSet'), () => 0, wait, o, annotationsOf);
+    await withWaits(this.port, this.clock, o, async (ow) => {
+      await this.runWorkloads(group, items.filter((x) => x.kind === 'Deployment'), () => 0, wait, ow, annotationsOf);
+      await this.runWorkloads(group, items.filter((x) => x.kind === 'StatefulSet'), () => 0, wait, ow, annotationsOf);
+    });
   }
 
   /** Asks every VolumeReplication for a state (forced promotion when `force`): fenced writes, no waiting. */
@@ -144,17 +179,25 @@ export class ResourceOps {
     );
   }
 
-  /** Runs the replication chart for every VolumeReplication until it reached `desired`; throws the first failure. */
+  /**
+   * Runs the replication chart for every VolumeReplication until it reached `desired`, all at once: reads and
+   * writes share `concurrencyMax` slots, the waits (one shared list+watch) hold none. Throws the first failure.
+   */
   async waitVolumes(group: FailoverGroupSpec, desired: 'primary' | 'secondary', mode: ReplicationMode, force: boolean, o: OpsOptions): Promise<void> {
+    const names = volumeNamesOf(group);
+    if (names.length === 0) return;
     const deadlineMs = this.clock.now() + o.waitTimeoutMs;
-    const logic = wireReplication({ port: this.port, clock: this.clock, token: o.token, log: o.log });
-    await mapLimit(volumeNamesOf(group), o.concurrencyMax, async (name) => {
-      const out: ReplicationOutput = await runToCompletion(
-        logic,
-        { namespace: group.namespace, name, desired, mode, force: desired === 'primary' && force, deadlineMs, attemptMax: o.attemptMax, backoffBaseMs: o.backoffBaseMs, backoffMaxMs: o.backoffMaxMs },
-        o.signal,
-      );
-      if (out.outcome !== 'done') throw childFailure(out.error, `VolumeReplication ${group.namespace}/${name} did not become ${desired}`, this.clock.now());
+    allowListeners(o.signal, names.length);
+    await withWaits(this.port, this.clock, o, (ow) => {
+      const logic = wireReplication({ port: this.port, clock: this.clock, token: o.token, log: o.log, requests: new Limiter(o.concurrencyMax), waits: ow.waits });
+      return mapLimit(names, names.length, async (name) => {
+        const out: ReplicationOutput = await runToCompletion(
+          logic,
+          { namespace: group.namespace, name, desired, mode, force: desired === 'primary' && force, deadlineMs, attemptMax: o.attemptMax, backoffBaseMs: o.backoffBaseMs, backoffMaxMs: o.backoffMaxMs },
+          o.signal,
+        );
+        if (out.outcome !== 'done') throw childFailure(out.error, `VolumeReplication ${group.namespace}/${name} did not become ${desired}`, this.clock.now());
+      });
     });
   }
 

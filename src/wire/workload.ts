@@ -9,6 +9,8 @@ import type { JsonObject } from '../../drivers/json.ts';
 import { workloadMachine, type ScaleInput, type WaitWorkloadInput, type WorkloadView } from '../../machines/workload/workload.machine.ts';
 import { EngineAnnotations } from './annotations.ts';
 import { fencedPatch } from './fenced-write.ts';
+import type { Limiter } from './limit.ts';
+import type { SharedWaits } from './shared-waits.ts';
 import { stampAt } from './stamp.ts';
 import { waitFor } from './watch-wait.ts';
 
@@ -19,6 +21,10 @@ export interface WorkloadWiring {
   log: Logger;
   /** Annotations stamped on the workload with the scale (the remembered replica count). */
   annotations?: Record<string, string>;
+  /** Bounds the scale writes of a step (a write holds a slot; a wait never does). */
+  writes?: Limiter;
+  /** The step's shared list+watch per kind, so N workloads' waits do not list the kind N times. */
+  waits?: SharedWaits;
 }
 
 function num(v: unknown): number | undefined {
@@ -56,7 +62,7 @@ export function wireWorkload(w: WorkloadWiring) {
     actors: {
       scaleWorkload: fromPromise<WorkloadView, ScaleInput>(({ input, signal }) =>
         stampAt(clock, async () => {
-          const obj = await fencedPatch(
+          const write = () => fencedPatch(
             port,
             workloadRef(input.kind, input.namespace, input.name),
             (cur) => {
@@ -69,6 +75,7 @@ export function wireWorkload(w: WorkloadWiring) {
             },
             { token: w.token, log, signal },
           );
+          const obj = await (w.writes ? w.writes.run(write, signal) : write());
           return workloadViewOf(obj, clock.now());
         }),
       ),
@@ -76,12 +83,16 @@ export function wireWorkload(w: WorkloadWiring) {
         stampAt(clock, async () => {
           const timeoutMs = Math.max(0, input.deadlineMs - clock.now());
           const ref = workloadRef(input.kind, input.namespace, input.name);
+          const waits = w.waits;
+          const wait: typeof waitFor = waits ? (_port, gvk, scope, predicate, opts) => waits.waitFor(gvk, scope, predicate, opts) : waitFor;
           if (input.replicas === 0) {
-            const obj = await port.get(ref, { log, signal });
+            const obj = waits
+              ? await waits.get(ref, input.namespace, input.name, { clock, timeoutMs, signal, log, what: `${input.kind} ${input.namespace}/${input.name}` })
+              : await port.get(ref, { log, signal });
             if (!obj) throw new DriverError('NotFound', 'kubernetes', 'waitForWorkload', `${input.kind} ${input.namespace}/${input.name} does not exist on ${port.cluster}`, { reason: 'NotFound' });
             const selector = selectorOf(obj);
             if (!selector) throw new DriverError('Invalid', 'engine', 'waitForWorkload', `${input.kind} ${input.namespace}/${input.name} has no spec.selector.matchLabels: cannot tell its pods`, { reason: 'Invalid' });
-            return waitFor(port, Kinds.Pod, { namespace: input.namespace, labelSelector: selector }, (pods) => (pods.size === 0 ? workloadViewOf(obj, clock.now(), 0) : undefined), {
+            return wait(port, Kinds.Pod, { namespace: input.namespace, labelSelector: selector }, (pods) => (pods.size === 0 ? workloadViewOf(obj, clock.now(), 0) : undefined), {
               clock,
               timeoutMs,
               signal,
@@ -89,7 +100,7 @@ export function wireWorkload(w: WorkloadWiring) {
               what: `every pod of ${input.kind} ${input.namespace}/${input.name} to be gone`,
             });
           }
-          return waitFor(
+          return wait(
             port,
             Kinds[input.kind],
             { namespace: input.namespace, name: input.name },

@@ -4,7 +4,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterPort, KubeObject, ObjectRef, WatchEvent, WatchHandle } from '../../drivers/cluster/cluster.port.ts';
 import { Kinds } from '../../drivers/cluster/cluster.port.ts';
+import type { ClockPort } from '../../drivers/clock/clock.port.ts';
 import { DriverError } from '../../drivers/errors.ts';
+import { withCallRetries } from '../../src/wire/resilient.ts';
 
 export interface ClusterHarness {
   port: ClusterPort;
@@ -53,12 +55,17 @@ export function describeClusterContract(name: string, harness: () => Promise<Clu
     const vrRef = (name: string): ObjectRef => ({ ...Kinds.VolumeReplication, namespace: ns, name });
 
     /** Watches until `enough` holds for the events seen, then stops; returns them. */
-    async function watchUntil(opts: { resourceVersion?: string; labelSelector?: string }, act: () => Promise<void>, enough: (es: WatchEvent[]) => boolean): Promise<WatchEvent[]> {
+    async function watchUntil(
+      opts: { resourceVersion?: string; labelSelector?: string },
+      act: () => Promise<void>,
+      enough: (es: WatchEvent[]) => boolean,
+      via: ClusterPort = port,
+    ): Promise<WatchEvent[]> {
       const events: WatchEvent[] = [];
       let wake: () => void = () => {};
       const reached = new Promise<void>((resolve) => (wake = resolve));
       const handle: WatchHandle = await run(
-        port.watch(Kinds.ConfigMap, { namespace: ns, ...opts }, (e) => {
+        via.watch(Kinds.ConfigMap, { namespace: ns, ...opts }, (e) => {
           if (e.type === 'BOOKMARK') return;
           events.push(e);
           if (enough(events)) wake();
@@ -273,6 +280,50 @@ export function describeClusterContract(name: string, harness: () => Promise<Clu
         (es) => es.some((e) => e.type === 'DELETED'),
       );
       expect(events.filter((e) => e.object.metadata.name === 'wsel').map((e) => e.type)).toEqual(['ADDED', 'MODIFIED', 'DELETED']);
+    });
+
+    it('watch: through the wiring\'s call-retry wrapper, events arrive as from the port itself', async () => {
+      // The failover wiring always calls the port through withCallRetries (a Proxy): a watch run with the wrapper
+      // as `this` must still hand the handler the objects (it once got promises, and waits never ended over HTTP).
+      const noSleep: ClockPort = { now: () => 0, sleep: () => Promise.reject(new Error('no retry expected in this test')) };
+      const wrapped = withCallRetries(port, noSleep);
+      const { resourceVersion } = await run(wrapped.list(Kinds.ConfigMap, { namespace: ns }));
+      const events = await watchUntil(
+        { resourceVersion, labelSelector: 'via=wrapper' },
+        async () => {
+          await run(port.create(cm('wrapped', { a: '1' }, { via: 'wrapper' })));
+          await run(port.delete(cmRef('wrapped')));
+        },
+        (es) => es.some((e) => e.type === 'DELETED'),
+        wrapped,
+      );
+      expect(events.map((e) => [e.type, e.object.kind, e.object.metadata.name, e.object.metadata.labels?.via])).toEqual([
+        ['ADDED', 'ConfigMap', 'wrapped', 'wrapper'],
+        ['DELETED', 'ConfigMap', 'wrapped', 'wrapper'],
+      ]);
+    });
+
+    it('watch: an event handler that throws ends the stream with Fatal, reason HandlerFailed (no event silently lost)', async () => {
+      const { resourceVersion } = await run(port.list(Kinds.ConfigMap, { namespace: ns }));
+      const seen: string[] = [];
+      const handle = await run(
+        port.watch(Kinds.ConfigMap, { namespace: ns, resourceVersion }, (e) => {
+          if (e.type === 'BOOKMARK') return;
+          seen.push(e.object.metadata.name);
+          throw new Error(`handler bug on ${e.object.metadata.name}`);
+        }),
+      );
+      try {
+        await run(port.create(cm('boom', { a: '1' })));
+        await run(port.create(cm('after-boom', { a: '1' })));
+        const err = await run(handle.done);
+        expect(err).toBeInstanceOf(DriverError);
+        expect(err).toMatchObject({ kind: 'Fatal', reason: 'HandlerFailed' });
+        expect(err?.message).toContain('handler bug on boom');
+        expect(seen).toEqual(['boom']);
+      } finally {
+        handle.stop();
+      }
     });
 
     it('watch: too old a resourceVersion fails with Conflict, reason Expired (410)', async (ctx) => {

@@ -1,7 +1,7 @@
 // Why: the failover tasks on global state: validation, the lock (acquire, join, renew, regain, release), the
 // volume hand-off between the two operators, ownership, history and the reachability probe. The two operators
-// hand off ONLY through global state; DynamoDB has no watch, so waiting on the peer is the one bounded poll with
-// backoff in the engine (waitForPeer, joinLease). Everything else waits on watch events.
+// hand off ONLY through global state; DynamoDB has no watch, so waiting on the peer is the one bounded poll (a short
+// fixed interval) in the engine (waitForPeer, joinLease). Everything else waits on watch events.
 import type { Logger } from 'pino';
 import { Kinds } from '../../../drivers/cluster/cluster.port.ts';
 import { DriverError, isDriverError } from '../../../drivers/errors.ts';
@@ -13,10 +13,13 @@ import { fromPromise } from 'xstate';
 import { validationFailed, type FailoverWiring, type StepCtx } from './deps.ts';
 import { rememberReplicas } from './remembered.ts';
 
-/** The peer poll: first interval, growth factor and cap (the one poll: global state has no watch). */
-export const PEER_POLL_FIRST_MS = 200;
-export const PEER_POLL_FACTOR = 1.5;
-export const PEER_POLL_MAX_MS = 2_000;
+/**
+ * The peer poll's fixed interval (the one poll: global state has no watch). The peer's hand-off is on the
+ * failover's critical path, so a backoff would add up to its cap to the RTO; a short fixed interval bounds the lag
+ * at one interval. Cost: one strongly consistent group read per interval per waiting operator (history is read
+ * only once the record says the failover may have ended), about 4 reads a second while one side waits.
+ */
+export const PEER_POLL_INTERVAL_MS = 250;
 /** How long a reachability probe may take before the party counts as unreachable. */
 export const PROBE_TIMEOUT_MS = 5_000;
 /** History entries read when looking for this failover's record. */
@@ -56,6 +59,12 @@ function peerMetrics(record: GroupRecord, failoverId: string): Partial<StepOutpu
 
 function ownedByThisFailover(record: GroupRecord, input: StepInput): boolean {
   return record.ownerCluster === input.request.targetCluster && record.lastFailover?.failoverId === input.request.failoverId;
+}
+
+/** This failover's lease is held and current: the failover has not ended (history comes before the release). */
+function leaseHeld(record: GroupRecord, input: StepInput, nowMs: number): boolean {
+  const lock = record.lock;
+  return lock !== undefined && lock.leaseToken === input.leaseToken && lock.failoverId === input.request.failoverId && lock.expiresAtMs >= nowMs;
 }
 
 function needProof(input: StepInput) {
@@ -167,7 +176,6 @@ export function globalStateSteps(w: FailoverWiring) {
    */
   const poll = async (input: StepInput, ctx: StepCtx, check: (record: GroupRecord) => Partial<StepOutput> | undefined | Promise<Partial<StepOutput> | undefined>): Promise<Partial<StepOutput>> => {
     const deadline = nowMs() + input.policy.handoffTimeoutMs;
-    let intervalMs = PEER_POLL_FIRST_MS;
     let lastError: unknown;
     for (let polls = 0; ; polls++) {
       try {
@@ -175,7 +183,9 @@ export function globalStateSteps(w: FailoverWiring) {
         const hit = await check(record);
         if (hit) return { ...peerMetrics(record, input.request.failoverId), ...hit };
         if (sameFailover(record, input.request.failoverId) && record.volumeState?.state === 'FAILED') return { ...peerMetrics(record, input.request.failoverId), observed: 'FAILED' };
-        const h = await historyOf(w, input, ctx.log, ctx.signal);
+        // History is written before the lock is released: while this failover's lease holds, it has not ended, and
+        // the poll costs one read instead of two.
+        const h = leaseHeld(record, input, nowMs()) ? undefined : await historyOf(w, input, ctx.log, ctx.signal);
         if (h) return { ...peerMetrics(record, input.request.failoverId), observed: endedObservation(h) };
       } catch (e) {
         // A failed read is one missed poll, not a failed wait (the wait is bounded by its deadline).
@@ -187,8 +197,7 @@ export function globalStateSteps(w: FailoverWiring) {
         const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
         throw new DriverError('Transient', 'engine', input.task, `Timed out after ${input.policy.handoffTimeoutMs}ms (${polls + 1} polls) waiting on the peer operator for ${input.task}${why}`, { reason: 'Timeout' });
       }
-      await clock.sleep(Math.min(intervalMs, deadline - now), ctx.signal);
-      intervalMs = Math.min(PEER_POLL_MAX_MS, intervalMs * PEER_POLL_FACTOR);
+      await clock.sleep(Math.min(PEER_POLL_INTERVAL_MS, deadline - now), ctx.signal);
     }
   };
 
