@@ -42,6 +42,7 @@ import {
 } from './cluster.port.ts';
 import { KUBERNETES_DRIVER_NAME, fromKubeStatus, parseStatus, toKubeDriverError } from './kubernetes.errors.ts';
 import { DEFAULT_BURST, DEFAULT_QPS, TokenBucket } from './rate-limiter.ts';
+import { watchHandlerError } from './watch-handler-error.ts';
 
 export interface KubernetesClusterOptions {
   kubeConfig: KubeConfig;
@@ -453,7 +454,14 @@ export class KubernetesCluster implements ClusterPort {
             }
             if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED' && type !== 'BOOKMARK') return;
             const obj = object as KubeObject;
-            onEvent({ type, object: type === 'BOOKMARK' ? obj : this.withKind(gvk, obj) });
+            const event: WatchEvent = { type, object: type === 'BOOKMARK' ? obj : this.withKind(gvk, obj) };
+            try {
+              onEvent(event);
+            } catch (e) {
+              // client-node drops whatever its callback throws and keeps streaming: the event would be lost
+              // without a word. The stream ends instead, with the handler's error (as the simulated driver does).
+              finish(watchHandlerError(e, context));
+            }
           } finally {
             exchange?.received();
           }

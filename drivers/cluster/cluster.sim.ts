@@ -25,6 +25,7 @@ import {
   type WatchOpts,
   type WriteOpts,
 } from './cluster.port.ts';
+import { watchHandlerError } from './watch-handler-error.ts';
 
 const DRIVER = 'kubernetes';
 
@@ -74,7 +75,11 @@ class SimWatchStream {
       if (this.ended || this.checkRoute()) return;
       // The store shares its frozen objects with every watcher; the caller gets its own copy, made only now that
       // the event is really delivered.
-      this.onEvent(e.type === 'BOOKMARK' ? e : { type: e.type, object: copy(e.object) });
+      try {
+        this.onEvent(e.type === 'BOOKMARK' ? e : { type: e.type, object: copy(e.object) });
+      } catch (err) {
+        this.end(watchHandlerError(err, { ref: this.detail }));
+      }
     });
     this.timers.add(id);
   }

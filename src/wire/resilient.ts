@@ -2,7 +2,8 @@
 // a whole step would fail too often and burn its attempt budget. Each call is retried a few times first (bounded,
 // with backoff on the injected clock). Reads retry any retryable failure; writes retry only Transient and
 // Throttled (every write the engine makes is idempotent on re-run), never a Conflict: a refused precondition
-// or lease is an answer, not a glitch. Watches are not wrapped (the watch-wait helper re-lists on its own).
+// or lease is an answer, not a glitch. Watches are not wrapped (the watch-wait helper re-lists on its own), and
+// every method runs with the port itself as `this`, never the wrapper.
 import type { ClockPort } from '../../drivers/clock/clock.port.ts';
 import { isDriverError } from '../../drivers/errors.ts';
 
@@ -21,9 +22,12 @@ function signalOf(args: unknown[]): AbortSignal | undefined {
 /** The port with each call retried up to `attempts` times on a retryable failure. */
 export function withCallRetries<T extends object>(port: T, clock: ClockPort, attempts = CALL_ATTEMPTS_MAX, baseMs = CALL_RETRY_BASE_MS): T {
   return new Proxy(port, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver);
-      if (typeof v !== 'function' || typeof prop !== 'string' || NOT_WRAPPED.has(prop)) return v;
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target);
+      if (typeof v !== 'function') return v;
+      // Bound to the port itself: called with the proxy as `this`, a method's own calls to its helpers
+      // (this.withKind, this.run) would come back through this trap and be turned into retried promises.
+      if (typeof prop !== 'string' || NOT_WRAPPED.has(prop)) return (v as (...a: unknown[]) => unknown).bind(target);
       const read = READS.has(prop);
       return async (...args: unknown[]) => {
         for (let i = 0; ; i++) {
