@@ -162,6 +162,8 @@ class Feed {
       }
       this.handle = undefined;
       if (this.closed) return;
+      // A stream that ended on an error no retry can mend (a handler that threw, Unauthorized) fails the waits now.
+      if (isDriverError(err) && !err.retryable) return this.failAll(err);
       lastError = err;
       relists++;
       this.log?.debug({ kind: this.gvk.kind, namespace: this.namespace, relists, reason: errorText(err) }, 'Re-listed after the watch ended');

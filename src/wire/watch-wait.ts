@@ -75,6 +75,8 @@ export async function waitFor<T>(
     const outcome = await watchUntil(port, gvk, scope, list.resourceVersion, objects, predicate, deadline, opts);
     if (outcome.kind === 'satisfied') return outcome.value;
     if (outcome.kind === 'timeout') throw timeout();
+    // A stream that ended on an error no retry can mend (a handler that threw, Unauthorized) fails the wait now.
+    if (isDriverError(outcome.error) && !outcome.error.retryable) throw outcome.error;
     lastError = outcome.error;
     relists++;
     opts.log?.debug({ what, relists, reason: errorText(outcome.error) }, 'Re-listed after the watch ended');

@@ -3,8 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { simClock } from '../../drivers/clock/clock.sim.ts';
 import { Kinds, type ClusterPort } from '../../drivers/cluster/cluster.port.ts';
+import { DriverError } from '../../drivers/errors.ts';
 import { Limiter } from '../../src/wire/limit.ts';
 import { SharedWaits } from '../../src/wire/shared-waits.ts';
+import { waitFor } from '../../src/wire/watch-wait.ts';
 import { SimWorld } from '../../simulator/world.ts';
 import { scenarioByName } from '../../simulator/scenarios/index.ts';
 import { crds } from './world-harness.ts';
@@ -47,6 +49,30 @@ describe('wire: shared waits', () => {
     const waiting = waits.waitFor(Kinds.Deployment, { namespace: 'shop', name: 'web' }, () => undefined, { clock, timeoutMs: 5_000, what: 'never' });
     await expect(w.kernel.resolve(waiting)).rejects.toMatchObject({ kind: 'Transient', reason: 'Timeout' });
     waits.close();
+  });
+
+  it('wire: waits: a watch that ends on a non-retryable error (Fatal) fails the wait at once, with no re-list', async () => {
+    for (const shared of [false, true]) {
+      const w = world();
+      const { port, lists } = countingLists(w.clusterPort('west', 'operator/west'));
+      const broken: ClusterPort = Object.create(port) as ClusterPort;
+      broken.watch = async (gvk, opts, onEvent) => {
+        const handle = await port.watch(gvk, opts, onEvent);
+        handle.stop();
+        return { stop: () => {}, done: Promise.resolve(new DriverError('Fatal', 'kubernetes', 'watch', 'handler threw', { reason: 'HandlerFailed' })) };
+      };
+      const clock = simClock(w.kernel.sched);
+      const waits = new SharedWaits(broken, clock);
+      const never = () => undefined;
+      const waiting = shared
+        ? waits.waitFor(Kinds.Deployment, { namespace: 'shop', name: 'web' }, never, { clock, timeoutMs: 600_000 })
+        : waitFor(broken, Kinds.Deployment, { namespace: 'shop', name: 'web' }, never, { clock, timeoutMs: 600_000 });
+      const started = w.kernel.now();
+      await expect(w.kernel.resolve(waiting)).rejects.toMatchObject({ kind: 'Fatal', reason: 'HandlerFailed' });
+      expect(w.kernel.now() - started).toBeLessThan(1_000);
+      expect(lists()).toBe(1);
+      waits.close();
+    }
   });
 
   it('wire: limiter: at most the bound run at once, in order, and every task runs', async () => {
