@@ -378,22 +378,24 @@ export function generateGroup(opts: GenerateGroupOptions): ScenarioGroup {
       i % 2 === 0 ? { kind: 'Kustomization', name: `${opts.name}-ks-${pad(i)}`, triggerReconcile: true } : { kind: 'HelmRelease', name: `${opts.name}-hr-${pad(i)}`, triggerReconcile: true },
     );
   }
-  const group: ScenarioGroup = {
-    spec: {
-      name: opts.name,
-      namespace: opts.namespace,
-      operatorID: DEFAULT_OPERATOR_ID,
-      suspended: false,
-      timeouts: { ...DEFAULT_GROUP_TIMEOUTS },
-      heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
-      workloads,
-      networkResources,
-      fluxResources,
-    },
-    replicas,
-  };
+  const group: ScenarioGroup = { spec: groupSpec(opts.name, opts.namespace, { workloads, networkResources, fluxResources }), replicas };
   if (Object.keys(schedules).length) group.schedules = schedules;
   return group;
+}
+
+/** A group's spec with the engine's defaults (this operator, not suspended, default timeouts and heartbeat). */
+export function groupSpec(name: string, namespace: string, objects: Pick<FailoverGroupSpec, 'workloads' | 'networkResources' | 'fluxResources'>): FailoverGroupSpec {
+  return {
+    name,
+    namespace,
+    operatorID: DEFAULT_OPERATOR_ID,
+    suspended: false,
+    timeouts: { ...DEFAULT_GROUP_TIMEOUTS },
+    heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
+    workloads: objects.workloads,
+    networkResources: objects.networkResources,
+    fluxResources: objects.fluxResources,
+  };
 }
 
 /** A scenario as plain JSON (what `parseScenario` reads back). */

@@ -388,6 +388,20 @@ const FINAL: Record<'completed' | 'rolledBack' | 'failed', string> = {
   failed: `#${MACHINE_ID}.failed`,
 };
 
+/**
+ * Waits on the invoked timer until the retry time in context (a restored actor re-runs it: `after` timers are not
+ * re-armed), then goes to `next` either way.
+ */
+function untilRetryAt(id: string, next: string): Cfg {
+  return {
+    id,
+    src: 'waitUntil',
+    input: ({ context }: { context: FailoverContext }) => ({ atMs: context.retryAtMs ?? context.lastUpdateMs }),
+    onDone: next,
+    onError: next,
+  };
+}
+
 function placeParams(p: TaskPlace): PlaceParams {
   return { order: p.order, stageIndex: p.stageIndex, stage: p.stage, task: p.task, path: p.path };
 }
@@ -458,13 +472,7 @@ function taskState(branch: BranchPlan, place: TaskPlace, next: string): Cfg {
     },
     backingOff: {
       tags: ['retrying'],
-      invoke: {
-        id: `${place.path}#backoff`,
-        src: 'waitUntil',
-        input: ({ context }: { context: FailoverContext }) => ({ atMs: context.retryAtMs ?? context.lastUpdateMs }),
-        onDone: 'running',
-        onError: 'running',
-      },
+      invoke: untilRetryAt(`${place.path}#backoff`, 'running'),
     },
   };
   if (plan.policy === 'forward' && place.group !== 'abort') {
@@ -486,13 +494,7 @@ function taskState(branch: BranchPlan, place: TaskPlace, next: string): Cfg {
       initial: 'waiting',
       states: {
         waiting: {
-          invoke: {
-            id: `${place.path}#stalled`,
-            src: 'waitUntil',
-            input: ({ context }: { context: FailoverContext }) => ({ atMs: context.retryAtMs ?? context.lastUpdateMs }),
-            onDone: 'probing',
-            onError: 'probing',
-          },
+          invoke: untilRetryAt(`${place.path}#stalled`, 'probing'),
         },
         probing: {
           invoke: {
@@ -639,13 +641,7 @@ function branchState(branch: BranchPlan): Cfg {
           },
         },
         backingOff: {
-          invoke: {
-            id: `${branch.key}#regainBackoff`,
-            src: 'waitUntil',
-            input: ({ context }: { context: FailoverContext }) => ({ atMs: context.retryAtMs ?? context.lastUpdateMs }),
-            onDone: 'regaining',
-            onError: 'regaining',
-          },
+          invoke: untilRetryAt(`${branch.key}#regainBackoff`, 'regaining'),
         },
       },
     };

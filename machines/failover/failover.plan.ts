@@ -190,14 +190,55 @@ const join = t('joiningLease', 'AcquireLock', 'joinLease', 'abort', {
   outcomes: { JOINED: 'next', ...ENDINGS_WHILE_WAITING_FOR_SOURCE },
 });
 
+/** The window tags of a run of tasks (a fresh array per task; nothing when the run is outside any window). */
+const inWindow = (tags: WindowTag[] | undefined): Partial<TaskPlan> => (tags ? { tags: [...tags] } : {});
+
+/** Ends a failover on this side: history first (whoever finds the lock free afterwards also finds that it ended), then the lock. */
+const recordAndRelease = (policy: FailurePolicy, status: 'SUCCESS' | 'FAILED' | 'ROLLED_BACK', tags?: WindowTag[]): TaskPlan[] => [
+  t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', policy, { params: { status }, ...inWindow(tags) }),
+  t('releasingLock', 'ReleaseLock', 'releaseLock', policy, inWindow(tags)),
+];
+
+const markFailed = () => t('markingFailed', 'MarkFailoverFailed', 'setVolumeState', 'forward', { params: { state: 'FAILED' } });
+
+/** The source's shutdown: traffic off (the downtime starts), Flux and CronJobs held, workloads scaled to zero. */
+const shutDownSource = (policy: FailurePolicy, networkMarks: TaskMark[], tags?: WindowTag[]): TaskPlan[] => [
+  t('disablingNetwork', 'UpdateNetworkResources', 'disableNetwork', policy, { marks: networkMarks, ...inWindow(tags) }),
+  t('disablingFlux', 'DisableFluxReconciliation', 'disableFlux', policy, inWindow(tags)),
+  t('suspendingCronJobs', 'SuspendCronJobs', 'suspendCronJobs', policy, inWindow(tags)),
+  t('scalingDown', 'ScaleDownWorkloads', 'scaleDownWorkloads', policy, inWindow(tags)),
+  t('waitingForScaleDown', 'WaitForWorkloadsScaledDown', 'waitForWorkloadsScaledDown', policy, inWindow(tags)),
+];
+
+/** The target takes the data: promote its volumes (forced when the source may still be primary), wait, verify. */
+const promoteAndVerify = (policy: FailurePolicy, force: boolean, tags?: WindowTag[]): TaskPlan[] => [
+  t('promotingVolumes', 'PromoteVolumes', 'promoteVolumes', policy, { params: { force }, ...inWindow(tags) }),
+  t('waitingForPromotion', 'WaitForVolumesPromoted', 'waitForVolumesPromoted', policy, { params: { force }, ...inWindow(tags) }),
+  t('verifyingData', 'VerifyDataAvailability', 'verifyDataAvailability', policy, inWindow(tags)),
+];
+
+/** The target's activation once it holds the data: workloads up, CronJobs and Flux back, ready, traffic on. */
+const activateTarget = (scaleUpMarks: TaskMark[] | undefined, tags?: WindowTag[]): TaskPlan[] => [
+  t('scalingUp', 'ScaleUpWorkloads', 'scaleUpWorkloads', 'forward', { params: { waitReady: false }, ...(scaleUpMarks ? { marks: scaleUpMarks } : {}), ...inWindow(tags) }),
+  t('resumingCronJobs', 'ResumeCronJobs', 'resumeCronJobs', 'forward', inWindow(tags)),
+  t('triggeringFlux', 'TriggerFluxReconciliation', 'resumeFlux', 'forward', inWindow(tags)),
+  t('waitingForTargetReady', 'WaitForTargetReady', 'waitForWorkloadsReady', 'forward', inWindow(tags)),
+  t('enablingNetwork', 'UpdateNetworkResources', 'enableNetwork', 'forward', { marks: ['downtimeEnd'], ...inWindow(tags) }),
+];
+
+/** A target's rollback ends the same way: its volumes Secondary again, the failover marked FAILED, the lock released if the source already ended. */
+const demoteTargetAndRelease = (tags?: WindowTag[]): TaskPlan[] => [
+  t('demotingVolumes', 'DemoteTargetVolumes', 'demoteVolumes', 'forward', inWindow(tags)),
+  t('waitingForDemotion', 'WaitForTargetVolumesDemoted', 'waitForVolumesDemoted', 'forward', inWindow(tags)),
+  markFailed(),
+  // Released only when the source has already ended the failover (it aborted): otherwise the source rolls back under it.
+  t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward', { params: { onlyIfEnded: true } }),
+];
+
 const abortTaker: StagePlan = {
   key: 'aborting',
   stage: 'Completion',
-  tasks: [
-    // History first: whoever finds the lock free afterwards also finds that this failover ended.
-    t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'abort', { params: { status: 'FAILED' } }),
-    t('releasingLock', 'ReleaseLock', 'releaseLock', 'abort'),
-  ],
+  tasks: recordAndRelease('abort', 'FAILED'),
 };
 const abortJoiner: StagePlan = {
   key: 'aborting',
@@ -215,13 +256,7 @@ const consistencySource: BranchPlan = {
     {
       key: 'sourceClusterShutdown',
       stage: 'SourceClusterShutdown',
-      tasks: [
-        t('disablingNetwork', 'UpdateNetworkResources', 'disableNetwork', 'rollback', { marks: ['downtimeStart'] }),
-        t('disablingFlux', 'DisableFluxReconciliation', 'disableFlux', 'rollback'),
-        t('suspendingCronJobs', 'SuspendCronJobs', 'suspendCronJobs', 'rollback'),
-        t('scalingDown', 'ScaleDownWorkloads', 'scaleDownWorkloads', 'rollback'),
-        t('waitingForScaleDown', 'WaitForWorkloadsScaledDown', 'waitForWorkloadsScaledDown', 'rollback'),
-      ],
+      tasks: shutDownSource('rollback', ['downtimeStart']),
     },
     {
       key: 'volumeTransitionSource',
@@ -254,9 +289,8 @@ const consistencySource: BranchPlan = {
       t('resumingCronJobs', 'ResumeCronJobs', 'resumeCronJobs', 'forward'),
       t('resumingFlux', 'ResumeFluxReconciliation', 'resumeFlux', 'forward'),
       t('restoringNetwork', 'RestoreNetworkResources', 'enableNetwork', 'forward', { marks: ['downtimeEnd'] }),
-      t('markingFailed', 'MarkFailoverFailed', 'setVolumeState', 'forward', { params: { state: 'FAILED' } }),
-      t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'forward', { params: { status: 'ROLLED_BACK' } }),
-      t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward'),
+      markFailed(),
+      ...recordAndRelease('forward', 'ROLLED_BACK'),
     ],
   },
   abort: abortTaker,
@@ -278,42 +312,27 @@ const consistencyTarget: BranchPlan = {
           marks: ['peerMetrics'],
           outcomes: { READY_FOR_PROMOTION: 'next', PROMOTED: 'next', COMPLETED: 'next', ...ENDINGS_WHILE_WAITING_FOR_SOURCE },
         }),
-        t('promotingVolumes', 'PromoteVolumes', 'promoteVolumes', 'rollback', { params: { force: false } }),
-        t('waitingForPromotion', 'WaitForVolumesPromoted', 'waitForVolumesPromoted', 'rollback', { params: { force: false } }),
-        t('verifyingData', 'VerifyDataAvailability', 'verifyDataAvailability', 'rollback'),
+        ...promoteAndVerify('rollback', false),
       ],
     },
     {
       key: 'targetClusterActivation',
       stage: 'TargetClusterActivation',
-      tasks: [
-        t('scalingUp', 'ScaleUpWorkloads', 'scaleUpWorkloads', 'forward', { params: { waitReady: false }, marks: ['pointOfNoReturn'] }),
-        t('resumingCronJobs', 'ResumeCronJobs', 'resumeCronJobs', 'forward'),
-        t('triggeringFlux', 'TriggerFluxReconciliation', 'resumeFlux', 'forward'),
-        t('waitingForTargetReady', 'WaitForTargetReady', 'waitForWorkloadsReady', 'forward'),
-        t('enablingNetwork', 'UpdateNetworkResources', 'enableNetwork', 'forward', { marks: ['downtimeEnd'] }),
-      ],
+      tasks: activateTarget(['pointOfNoReturn']),
     },
     {
       key: 'completion',
       stage: 'Completion',
       tasks: [
         t('updatingGlobalState', 'UpdateGlobalState', 'transferOwnership', 'forward', { params: { withProof: true, markCompleted: true } }),
-        t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'forward', { params: { status: 'SUCCESS' } }),
-        t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward'),
+        ...recordAndRelease('forward', 'SUCCESS'),
       ],
     },
   ],
   rollback: {
     key: 'rollingBack',
     stage: 'Rollback',
-    tasks: [
-      t('demotingVolumes', 'DemoteTargetVolumes', 'demoteVolumes', 'forward'),
-      t('waitingForDemotion', 'WaitForTargetVolumesDemoted', 'waitForVolumesDemoted', 'forward'),
-      t('markingFailed', 'MarkFailoverFailed', 'setVolumeState', 'forward', { params: { state: 'FAILED' } }),
-      // Released only when the source has already ended the failover (it aborted): otherwise the source rolls back under it.
-      t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward', { params: { onlyIfEnded: true } }),
-    ],
+    tasks: demoteTargetAndRelease(),
   },
   abort: abortJoiner,
 };
@@ -335,11 +354,7 @@ const uptimeSource: BranchPlan = {
           tags: ['dualPrimaryWindow'],
           outcomes: { COMPLETED: 'next', FAILED: 'rollback', ENDED_FAILED: 'rollback', ENDED_ROLLED_BACK: 'rollback', ENDED_SUCCESS: 'completed' },
         }),
-        t('disablingNetwork', 'UpdateNetworkResources', 'disableNetwork', 'forward', { marks: ['downtimeStart', 'pointOfNoReturn'], tags: ['dualPrimaryWindow'] }),
-        t('disablingFlux', 'DisableFluxReconciliation', 'disableFlux', 'forward', { tags: ['dualPrimaryWindow'] }),
-        t('suspendingCronJobs', 'SuspendCronJobs', 'suspendCronJobs', 'forward', { tags: ['dualPrimaryWindow'] }),
-        t('scalingDown', 'ScaleDownWorkloads', 'scaleDownWorkloads', 'forward', { tags: ['dualPrimaryWindow'] }),
-        t('waitingForScaleDown', 'WaitForWorkloadsScaledDown', 'waitForWorkloadsScaledDown', 'forward', { tags: ['dualPrimaryWindow'] }),
+        ...shutDownSource('forward', ['downtimeStart', 'pointOfNoReturn'], ['dualPrimaryWindow']),
         t('demotingVolumes', 'DemoteVolumes', 'demoteVolumes', 'forward', { tags: ['dualPrimaryWindow'] }),
         t('waitingForDemotion', 'WaitForVolumesDemoted', 'waitForVolumesDemoted', 'forward', { tags: ['dualPrimaryWindow'] }),
       ],
@@ -349,18 +364,14 @@ const uptimeSource: BranchPlan = {
       stage: 'Completion',
       tasks: [
         t('updatingGlobalState', 'UpdateGlobalState', 'transferOwnership', 'forward', { params: { withProof: true, markCompleted: false } }),
-        t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'forward', { params: { status: 'SUCCESS' } }),
-        t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward'),
+        ...recordAndRelease('forward', 'SUCCESS'),
       ],
     },
   ],
   rollback: {
     key: 'rollingBack',
     stage: 'Rollback',
-    tasks: [
-      t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'forward', { params: { status: 'ROLLED_BACK' } }),
-      t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward'),
-    ],
+    tasks: recordAndRelease('forward', 'ROLLED_BACK'),
   },
   abort: abortTaker,
 };
@@ -376,9 +387,7 @@ const uptimeTarget: BranchPlan = {
       key: 'targetClusterPreparation',
       stage: 'TargetClusterPreparation',
       tasks: [
-        t('promotingVolumes', 'PromoteVolumes', 'promoteVolumes', 'rollback', { params: { force: true }, tags: ['dualPrimaryWindow'] }),
-        t('waitingForPromotion', 'WaitForVolumesPromoted', 'waitForVolumesPromoted', 'rollback', { params: { force: true }, tags: ['dualPrimaryWindow'] }),
-        t('verifyingData', 'VerifyDataAvailability', 'verifyDataAvailability', 'rollback', { tags: ['dualPrimaryWindow'] }),
+        ...promoteAndVerify('rollback', true, ['dualPrimaryWindow']),
         t('scalingUp', 'ScaleUpWorkloads', 'scaleUpWorkloads', 'rollback', { params: { waitReady: false }, tags: ['dualPrimaryWindow'] }),
         t('triggeringFlux', 'TriggerFluxReconciliation', 'resumeFlux', 'rollback', { tags: ['dualPrimaryWindow'] }),
         t('waitingForTargetReady', 'WaitForTargetReady', 'waitForWorkloadsReady', 'rollback', { tags: ['dualPrimaryWindow'] }),
@@ -423,10 +432,7 @@ const uptimeTarget: BranchPlan = {
       t('disablingNetwork', 'UpdateNetworkResources', 'disableNetwork', 'forward', { tags: ['dualPrimaryWindow'] }),
       t('stoppingWorkloads', 'StopTargetWorkloads', 'scaleDownWorkloads', 'forward', { params: { remember: false }, tags: ['dualPrimaryWindow'] }),
       t('waitingForScaleDown', 'WaitForWorkloadsScaledDown', 'waitForWorkloadsScaledDown', 'forward', { tags: ['dualPrimaryWindow'] }),
-      t('demotingVolumes', 'DemoteTargetVolumes', 'demoteVolumes', 'forward', { tags: ['dualPrimaryWindow'] }),
-      t('waitingForDemotion', 'WaitForTargetVolumesDemoted', 'waitForVolumesDemoted', 'forward', { tags: ['dualPrimaryWindow'] }),
-      t('markingFailed', 'MarkFailoverFailed', 'setVolumeState', 'forward', { params: { state: 'FAILED' } }),
-      t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward', { params: { onlyIfEnded: true } }),
+      ...demoteTargetAndRelease(['dualPrimaryWindow']),
     ],
   },
   abort: abortJoiner,
@@ -462,30 +468,19 @@ const unplannedTarget: BranchPlan = {
     {
       key: 'volumeTransitionTarget',
       stage: 'VolumeTransitionTarget',
-      tasks: [
-        t('promotingVolumes', 'PromoteVolumes', 'promoteVolumes', 'forward', { params: { force: true }, tags: ['sourceFenced'] }),
-        t('waitingForPromotion', 'WaitForVolumesPromoted', 'waitForVolumesPromoted', 'forward', { params: { force: true }, tags: ['sourceFenced'] }),
-        t('verifyingData', 'VerifyDataAvailability', 'verifyDataAvailability', 'forward', { tags: ['sourceFenced'] }),
-      ],
+      tasks: promoteAndVerify('forward', true, ['sourceFenced']),
     },
     {
       key: 'targetClusterActivation',
       stage: 'TargetClusterActivation',
-      tasks: [
-        t('scalingUp', 'ScaleUpWorkloads', 'scaleUpWorkloads', 'forward', { params: { waitReady: false }, tags: ['sourceFenced'] }),
-        t('resumingCronJobs', 'ResumeCronJobs', 'resumeCronJobs', 'forward', { tags: ['sourceFenced'] }),
-        t('triggeringFlux', 'TriggerFluxReconciliation', 'resumeFlux', 'forward', { tags: ['sourceFenced'] }),
-        t('waitingForTargetReady', 'WaitForTargetReady', 'waitForWorkloadsReady', 'forward', { tags: ['sourceFenced'] }),
-        t('enablingNetwork', 'UpdateNetworkResources', 'enableNetwork', 'forward', { marks: ['downtimeEnd'], tags: ['sourceFenced'] }),
-      ],
+      tasks: activateTarget(undefined, ['sourceFenced']),
     },
     {
       key: 'completion',
       stage: 'Completion',
       tasks: [
         t('updatingGlobalState', 'UpdateGlobalState', 'setVolumeState', 'forward', { params: { state: 'COMPLETED' }, tags: ['sourceFenced'] }),
-        t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'forward', { params: { status: 'SUCCESS' }, tags: ['sourceFenced'] }),
-        t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward', { tags: ['sourceFenced'] }),
+        ...recordAndRelease('forward', 'SUCCESS', ['sourceFenced']),
       ],
     },
   ],
@@ -494,9 +489,8 @@ const unplannedTarget: BranchPlan = {
     stage: 'Rollback',
     tasks: [
       t('unfencingSource', 'UnfenceSourceCluster', 'unfenceSource', 'forward'),
-      t('markingFailed', 'MarkFailoverFailed', 'setVolumeState', 'forward', { params: { state: 'FAILED' } }),
-      t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'forward', { params: { status: 'ROLLED_BACK' } }),
-      t('releasingLock', 'ReleaseLock', 'releaseLock', 'forward'),
+      markFailed(),
+      ...recordAndRelease('forward', 'ROLLED_BACK'),
     ],
   },
   abort: abortTaker,

@@ -6,6 +6,7 @@
 import { assign, setup } from 'xstate';
 import { asStepError, isRetryable, type StepError } from '../shared/step-error.ts';
 import { backoffMs } from '../shared/retry.ts';
+import { retryOrFail } from '../shared/retry-step.ts';
 import { unprovided } from '../shared/unprovided.ts';
 import type { FailoverGroupSpec } from './group.types.ts';
 
@@ -134,10 +135,7 @@ function taskStates(): Record<string, any> {
             src: src as RejoinActor,
             input: ({ context }: { context: RejoinContext }) => stepInput(context),
             onDone: { target: next, actions: 'recordDone' },
-            onError: [
-              { guard: 'canRetry', target: 'backingOff', actions: 'recordFailure' },
-              { target: '#rejoin.failed', actions: 'recordFailure' },
-            ],
+            onError: retryOrFail('#rejoin.failed'),
           },
         },
         backingOff: {
@@ -182,10 +180,7 @@ export const rejoinMachine = rejoinSetup.createMachine({
               { guard: 'weOwnIt', target: '#rejoin.owner', actions: 'recordOwnership' },
               { target: '#rejoin.standingDown', actions: 'recordOwnership' },
             ],
-            onError: [
-              { guard: 'canRetry', target: 'backingOff', actions: 'recordFailure' },
-              { target: '#rejoin.failed', actions: 'recordFailure' },
-            ],
+            onError: retryOrFail('#rejoin.failed'),
           },
         },
         backingOff: {

@@ -3,8 +3,9 @@
 // the volume is declared secondary, and a promotion waits until the volume is promotable (secondary or primary).
 // The failover chart's volume steps run one actor of this chart per VolumeReplication, concurrently (bounded).
 import { assign, setup } from 'xstate';
-import { asStepError, isRetryable, type StepError } from '../shared/step-error.ts';
+import type { StepError } from '../shared/step-error.ts';
 import { backoffMs } from '../shared/retry.ts';
+import { canRetryBeforeDeadline, recordedFailure, retryOrFail } from '../shared/retry-step.ts';
 import { unprovided } from '../shared/unprovided.ts';
 import { inSplitBrain, promotable, reached, type ReplicationContext, type ReplicationInput, type ReplicationOutput, type VolumeView } from './replication.types.ts';
 
@@ -29,11 +30,6 @@ export interface WaitVolumeInput extends VolumeRef {
   deadlineMs: number;
 }
 
-function errAt(e: unknown): number | undefined {
-  const at = e !== null && typeof e === 'object' ? (e as { atMs?: unknown }).atMs : undefined;
-  return typeof at === 'number' ? at : undefined;
-}
-
 export const replicationMachine = setup({
   types: {
     input: {} as ReplicationInput,
@@ -54,22 +50,11 @@ export const replicationMachine = setup({
       const v = (event as { output?: VolumeView }).output;
       return context.desired === 'primary' && v !== undefined && !promotable(v);
     },
-    canRetry: ({ context, event }) => {
-      const raw = (event as { error?: unknown }).error;
-      const e = asStepError('replication', raw);
-      const at = errAt(raw) ?? context.view?.atMs ?? 0;
-      return isRetryable(e) && context.attempt + 1 < context.attemptMax && at < context.deadlineMs;
-    },
+    canRetry: ({ context, event }) => canRetryBeforeDeadline('replication', context, (event as { error?: unknown }).error),
   },
   actions: {
     recordView: assign(({ event }) => ({ view: (event as { output?: VolumeView }).output })),
-    recordFailure: assign(({ context, event }) => {
-      const raw = (event as { error?: unknown }).error;
-      const e: StepError = asStepError('replication', raw);
-      const attempt = context.attempt + 1;
-      const at = errAt(raw) ?? context.view?.atMs ?? 0;
-      return { lastError: e, attempt, retryAtMs: at + backoffMs(attempt, context.backoffBaseMs, context.backoffMaxMs) };
-    }),
+    recordFailure: assign(({ context, event }) => recordedFailure('replication', context, (event as { error?: unknown }).error)),
     scheduleRecheck: assign(({ context, event }) => {
       const v = (event as { output?: VolumeView }).output;
       const attempt = context.attempt + 1;
@@ -106,10 +91,7 @@ export const replicationMachine = setup({
           { guard: 'notPromotable', target: 'recheckingLater', actions: 'scheduleRecheck' },
           { target: 'requesting', actions: 'recordView' },
         ],
-        onError: [
-          { guard: 'canRetry', target: 'backingOff', actions: 'recordFailure' },
-          { target: 'failed', actions: 'recordFailure' },
-        ],
+        onError: retryOrFail('failed'),
       },
     },
     recheckingLater: {
@@ -122,10 +104,7 @@ export const replicationMachine = setup({
         src: 'requestState',
         input: ({ context }) => ({ namespace: context.namespace, name: context.name, state: context.desired, force: context.force }),
         onDone: { target: 'waiting', actions: 'recordView' },
-        onError: [
-          { guard: 'canRetry', target: 'backingOff', actions: 'recordFailure' },
-          { target: 'failed', actions: 'recordFailure' },
-        ],
+        onError: retryOrFail('failed'),
       },
     },
     waiting: {
@@ -138,10 +117,7 @@ export const replicationMachine = setup({
           { guard: 'needsResync', target: 'requestingResync', actions: 'recordView' },
           { target: 'observing', actions: 'recordView' },
         ],
-        onError: [
-          { guard: 'canRetry', target: 'backingOff', actions: 'recordFailure' },
-          { target: 'failed', actions: 'recordFailure' },
-        ],
+        onError: retryOrFail('failed'),
       },
     },
     requestingResync: {
@@ -150,10 +126,7 @@ export const replicationMachine = setup({
         src: 'requestState',
         input: ({ context }) => ({ namespace: context.namespace, name: context.name, state: 'resync', force: false }),
         onDone: { target: 'waitingForResync', actions: 'recordView' },
-        onError: [
-          { guard: 'canRetry', target: 'backingOff', actions: 'recordFailure' },
-          { target: 'failed', actions: 'recordFailure' },
-        ],
+        onError: retryOrFail('failed'),
       },
     },
     waitingForResync: {
@@ -162,10 +135,7 @@ export const replicationMachine = setup({
         src: 'waitForVolume',
         input: ({ context }) => ({ namespace: context.namespace, name: context.name, until: 'resynced', desired: 'secondary', mode: context.mode, deadlineMs: context.deadlineMs }),
         onDone: { target: 'requesting', actions: ['recordView', 'markResynced'] },
-        onError: [
-          { guard: 'canRetry', target: 'backingOff', actions: 'recordFailure' },
-          { target: 'failed', actions: 'recordFailure' },
-        ],
+        onError: retryOrFail('failed'),
       },
     },
     backingOff: {

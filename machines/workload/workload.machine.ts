@@ -2,8 +2,8 @@
 // shutting down) and, when asked, waited on until it converged (ready replicas, or every pod gone) within a
 // bound kept in context. The failover chart's workload steps run one actor of this chart per workload.
 import { assign, setup } from 'xstate';
-import { asStepError, isRetryable, type StepError } from '../shared/step-error.ts';
-import { backoffMs } from '../shared/retry.ts';
+import type { StepError } from '../shared/step-error.ts';
+import { canRetryBeforeDeadline, recordedFailure, retryOrFail } from '../shared/retry-step.ts';
 import { unprovided } from '../shared/unprovided.ts';
 
 export const WORKLOAD_MACHINE_VERSION = 1;
@@ -55,11 +55,6 @@ export interface WaitWorkloadInput extends ScaleInput {
   deadlineMs: number;
 }
 
-function errAt(e: unknown): number | undefined {
-  const at = e !== null && typeof e === 'object' ? (e as { atMs?: unknown }).atMs : undefined;
-  return typeof at === 'number' ? at : undefined;
-}
-
 export const workloadMachine = setup({
   types: { input: {} as WorkloadInput, context: {} as WorkloadContext, output: {} as WorkloadOutput },
   actors: {
@@ -69,22 +64,12 @@ export const workloadMachine = setup({
   },
   guards: {
     scaleOnly: ({ context }) => context.wait === 'none',
-    canRetry: ({ context, event }) => {
-      const raw = (event as { error?: unknown }).error;
-      const e = asStepError('workload', raw);
-      const at = errAt(raw) ?? context.view?.atMs ?? 0;
-      return isRetryable(e) && context.attempt + 1 < context.attemptMax && at < context.deadlineMs;
-    },
+    canRetry: ({ context, event }) => canRetryBeforeDeadline('workload', context, (event as { error?: unknown }).error),
   },
   actions: {
     recordView: assign(({ event }) => ({ view: (event as { output?: WorkloadView }).output })),
     markConverged: assign({ converged: true }),
-    recordFailure: assign(({ context, event }) => {
-      const raw = (event as { error?: unknown }).error;
-      const attempt = context.attempt + 1;
-      const at = errAt(raw) ?? context.view?.atMs ?? 0;
-      return { lastError: asStepError('workload', raw), attempt, retryAtMs: at + backoffMs(attempt, context.backoffBaseMs, context.backoffMaxMs) };
-    }),
+    recordFailure: assign(({ context, event }) => recordedFailure('workload', context, (event as { error?: unknown }).error)),
   },
 }).createMachine({
   id: 'workload',
@@ -100,10 +85,7 @@ export const workloadMachine = setup({
           { guard: 'scaleOnly', target: 'done', actions: ['recordView', 'markConverged'] },
           { target: 'waiting', actions: 'recordView' },
         ],
-        onError: [
-          { guard: 'canRetry', target: 'backingOff', actions: 'recordFailure' },
-          { target: 'failed', actions: 'recordFailure' },
-        ],
+        onError: retryOrFail('failed'),
       },
     },
     waiting: {
@@ -112,10 +94,7 @@ export const workloadMachine = setup({
         src: 'waitForWorkload',
         input: ({ context }) => ({ kind: context.kind, namespace: context.namespace, name: context.name, replicas: context.replicas, deadlineMs: context.deadlineMs }),
         onDone: { target: 'done', actions: ['recordView', 'markConverged'] },
-        onError: [
-          { guard: 'canRetry', target: 'backingOff', actions: 'recordFailure' },
-          { target: 'failed', actions: 'recordFailure' },
-        ],
+        onError: retryOrFail('failed'),
       },
     },
     backingOff: {

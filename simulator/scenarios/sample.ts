@@ -1,8 +1,7 @@
 // Why: the default world: one shop application on two clusters, small enough to read its whole trace, with one
 // of everything a failover moves (a Deployment and a StatefulSet with volumes, a worker, a CronJob, traffic
 // through Istio and an Ingress, and Flux).
-import { DEFAULT_GROUP_TIMEOUTS, DEFAULT_HEARTBEAT_INTERVAL_MS } from '../../machines/failover/group.types.ts';
-import { DEFAULT_OPERATOR_ID, type Scenario } from '../scenario.ts';
+import { groupSpec, type Scenario } from '../scenario.ts';
 
 export const sampleScenario: Scenario = {
   name: 'sample',
@@ -11,13 +10,7 @@ export const sampleScenario: Scenario = {
   primary: 'east',
   groups: [
     {
-      spec: {
-        name: 'storefront',
-        namespace: 'shop',
-        operatorID: DEFAULT_OPERATOR_ID,
-        suspended: false,
-        timeouts: { ...DEFAULT_GROUP_TIMEOUTS },
-        heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
+      spec: groupSpec('storefront', 'shop', {
         workloads: [
           { kind: 'Deployment', name: 'web', volumeReplications: ['web-data'] },
           { kind: 'StatefulSet', name: 'db', volumeReplications: ['db-data-0', 'db-data-1'] },
@@ -32,7 +25,7 @@ export const sampleScenario: Scenario = {
           { kind: 'Kustomization', name: 'storefront', triggerReconcile: true },
           { kind: 'HelmRelease', name: 'storefront-cache', triggerReconcile: true },
         ],
-      },
+      }),
       replicas: { web: 3, db: 2, worker: 2 },
       schedules: { 'nightly-report': '0 2 * * *' },
     },
