@@ -25,6 +25,14 @@ describe('simulation: regressions (fixed)', () => {
     await check({ seed: 5, scenario: 'generated-10', profile: 'swarm', failover: { mode: 'CONSISTENCY', type: 'planned' } }, 'completed');
   });
 
+  it('regression: both sides report the same downtime (seed=1, sample, calm, CONSISTENCY planned): the source published its downtime bounds after READY_FOR_PROMOTION, so a fast poll of the target read the state without them and reported 0 s', async () => {
+    const r = await runSimulation({ seed: 1, scenario: 'sample', profile: 'calm', failover: { mode: 'CONSISTENCY', type: 'planned' }, crds: CRDS });
+    expect(r.outcome, r.replayHint).toBe('completed');
+    const source = r.status.source!.metrics.totalDowntimeSeconds;
+    expect(source).toBeGreaterThan(0);
+    expect(r.status.target!.metrics.totalDowntimeSeconds).toBe(source);
+  });
+
   it('regression: three plan crashes across both operators end completed (seed=6, generated-10, CONSISTENCY planned)', async () => {
     await check({ seed: 6, scenario: 'generated-10', profile: 'swarm', failover: { mode: 'CONSISTENCY', type: 'planned' } }, 'completed');
   });

@@ -214,8 +214,9 @@ export function globalStateSteps(w: FailoverWiring) {
   const setVolumeState = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
     const state = input.params.state as VolumeHandoffState;
     const proof = needProof(input);
-    const record = await gs.setVolumeState(input.request.groupId, proof, { failoverId: input.request.failoverId, state, message: `${input.task} by ${deps.cluster}` }, { log: ctx.log, signal: ctx.signal });
-    await publishDowntime(input, ctx, record);
+    // The downtime bounds go out first: a peer that sees the new state reads them in the same poll.
+    await publishDowntime(input, ctx, await gs.getGroup(input.request.groupId, { log: ctx.log, signal: ctx.signal }));
+    await gs.setVolumeState(input.request.groupId, proof, { failoverId: input.request.failoverId, state, message: `${input.task} by ${deps.cluster}` }, { log: ctx.log, signal: ctx.signal });
     ctx.log.info({ volumeState: state }, 'Set volume hand-off state');
     return {};
   };
@@ -246,8 +247,8 @@ export function globalStateSteps(w: FailoverWiring) {
       return { proof: { leaseToken: input.leaseToken, fencingToken: taken.fencingToken }, leaseExpiresAtMs: taken.lock?.expiresAtMs };
     }
     if (input.params.markCompleted === true) {
-      const after = await gs.setVolumeState(r.groupId, needProof(input), { failoverId: r.failoverId, state: 'COMPLETED', message: `target ${deps.cluster} activated` }, { log: ctx.log, signal: ctx.signal });
-      await publishDowntime(input, ctx, after);
+      await publishDowntime(input, ctx, record);
+      await gs.setVolumeState(r.groupId, needProof(input), { failoverId: r.failoverId, state: 'COMPLETED', message: `target ${deps.cluster} activated` }, { log: ctx.log, signal: ctx.signal });
     }
     return {};
   };
