@@ -4,14 +4,14 @@
 // HTTP): REAL_RUNS sets the number (default 5); REAL_SEED and REAL_PATH replay a fast-check counterexample.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSimulation, type CrashPoint, type SimulationOptions, type StallPoint } from '../../simulator/failover-run.ts';
+import { runSimulation, type SimulationOptions } from '../../simulator/failover-run.ts';
 import { loadCrds } from '../../src/crds.ts';
 import { startRealDrivers, type RealDrivers } from '../../src/e2e/real-world.ts';
 import { startDynalite, type DynaliteHandle } from '../support/dynalite.ts';
+import { caseOptions, swarmCaseArb } from '../simulation/swarm-case.ts';
 
 const CRDS = loadCrds();
 const RUNS = Number(process.env.REAL_RUNS ?? 5);
-const LEASE_TTL_MS = 60_000;
 
 let dyn: DynaliteHandle;
 beforeAll(async () => {
@@ -39,21 +39,7 @@ async function runThroughRealDrivers(opts: Omit<SimulationOptions, 'ports'>) {
   }
 }
 
-const caseArb = fc.record({
-  seed: fc.nat({ max: 2 ** 31 - 1 }),
-  workloads: fc.integer({ min: 1, max: 8 }),
-  mode: fc.constantFrom('CONSISTENCY' as const, 'UPTIME' as const),
-  type: fc.constantFrom('planned' as const, 'planned' as const, 'unplanned' as const),
-  force: fc.boolean(),
-  crash: fc.option(
-    fc.record({ side: fc.constantFrom('source' as const, 'target' as const), atTransition: fc.integer({ min: 1, max: 100 }), downMs: fc.integer({ min: 500, max: 90_000 }) }),
-    { freq: 2 },
-  ),
-  stall: fc.option(
-    fc.record({ side: fc.constantFrom('source' as const, 'target' as const), atMs: fc.integer({ min: 0, max: 120_000 }), durationMs: fc.integer({ min: LEASE_TTL_MS + 1_000, max: 3 * LEASE_TTL_MS }) }),
-    { freq: 3 },
-  ),
-});
+const caseArb = swarmCaseArb(8);
 
 describe('e2e: failover through the real drivers (Kubernetes over HTTP, DynamoDB on dynalite)', () => {
   it('failover: real drivers: a CONSISTENCY failover of sample completes (profile=none)', async () => {
@@ -73,18 +59,7 @@ describe('e2e: failover through the real drivers (Kubernetes over HTTP, DynamoDB
   it(`failover: real drivers: swarm: safety then liveness (runs=${RUNS}, workloads=1..8, faults from the seed, crashes at transitions, stalls past the lease)`, async () => {
     await fc.assert(
       fc.asyncProperty(caseArb, async (c) => {
-        const cluster = (side: 'source' | 'target') => (side === 'source' ? 'east' : 'west');
-        const crashPoints: CrashPoint[] = c.crash ? [{ cluster: cluster(c.crash.side), atTransition: c.crash.atTransition, downMs: c.crash.downMs }] : [];
-        const stallPoints: StallPoint[] = c.stall ? [{ cluster: cluster(c.stall.side), atMs: c.stall.atMs, durationMs: c.stall.durationMs }] : [];
-        const { result: r, divergences } = await runThroughRealDrivers({
-          seed: c.seed,
-          scenario: `generated-${c.workloads}`,
-          profile: 'swarm',
-          failover: { mode: c.mode, type: c.type, force: c.force },
-          crds: CRDS,
-          crashPoints,
-          stallPoints,
-        });
+        const { result: r, divergences } = await runThroughRealDrivers({ ...caseOptions(c), crds: CRDS });
         const replay = `replay (simulated drivers): ${r.replayHint}`;
         const why = r.failure ? `${r.failure.kind} failure${r.failure.invariant ? ` of ${r.failure.invariant}` : ''} at T+${r.failure.atMs}ms: ${r.failure.message}\n${replay}` : '';
         expect(r.failure, why).toBeUndefined();

@@ -31,15 +31,18 @@ function vrNames(run: ReturnType<typeof startWorldFailover>): string[] {
   return run.request.group.workloads.flatMap((w) => w.volumeReplications);
 }
 
+/** A failover on the sample world with both sides' actors, and `capture(label)` to record both sites' facts. */
+function observedFailover(mode: 'CONSISTENCY' | 'UPTIME') {
+  const run = startWorldFailover({ mode });
+  const { world } = run;
+  const seen: Record<string, { east: SiteFacts; west: SiteFacts }> = {};
+  const capture = (label: string) => () => (seen[label] = { east: siteFacts(world, 'east'), west: siteFacts(world, 'west') });
+  return { run, world, replicas: scenarioReplicas(world), source: run.actors.get('source')!, target: run.actors.get('target')!, seen, capture };
+}
+
 describe('failover: world (sample scenario, east → west)', () => {
   it('failover: consistency: planned, no faults: completes with west active and east standing by', async () => {
-    const run = startWorldFailover({ mode: 'CONSISTENCY' });
-    const { world } = run;
-    const replicas = scenarioReplicas(world);
-    const source = run.actors.get('source')!;
-    const target = run.actors.get('target')!;
-    const seen: Record<string, { east: SiteFacts; west: SiteFacts }> = {};
-    const capture = (label: string) => () => (seen[label] = { east: siteFacts(world, 'east'), west: siteFacts(world, 'west') });
+    const { run, world, replicas, source, target, seen, capture } = observedFailover('CONSISTENCY');
     onFirstEntry(source, 'volumeTransitionSource', capture('afterSourceShutdown'));
     onFirstEntry(source, 'completion', capture('afterVolumeTransitionSource'));
     onFirstEntry(target, 'targetClusterActivation', capture('afterVolumeTransitionTarget'));
@@ -107,13 +110,7 @@ describe('failover: world (sample scenario, east → west)', () => {
   });
 
   it('failover: uptime: planned, no faults: target up before source down, dual-primary window declared', async () => {
-    const run = startWorldFailover({ mode: 'UPTIME' });
-    const { world } = run;
-    const replicas = scenarioReplicas(world);
-    const source = run.actors.get('source')!;
-    const target = run.actors.get('target')!;
-    const seen: Record<string, { east: SiteFacts; west: SiteFacts }> = {};
-    const capture = (label: string) => () => (seen[label] = { east: siteFacts(world, 'east'), west: siteFacts(world, 'west') });
+    const { run, world, replicas, source, target, seen, capture } = observedFailover('UPTIME');
     onFirstEntry(target, 'trafficTransition', capture('afterPreparation'));
     onFirstEntry(target, 'completion', capture('afterTrafficTransition'));
     onFirstEntry(source, 'completion', capture('afterDeactivation'));

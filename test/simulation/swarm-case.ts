@@ -5,21 +5,25 @@ import type { CrashPoint, SimulationOptions, StallPoint } from '../../simulator/
 
 export const LEASE_TTL_MS = 60_000;
 
-export const caseArb = fc.record({
-  seed: fc.nat({ max: 2 ** 31 - 1 }),
-  workloads: fc.integer({ min: 1, max: 50 }),
-  mode: fc.constantFrom('CONSISTENCY' as const, 'UPTIME' as const),
-  type: fc.constantFrom('planned' as const, 'planned' as const, 'unplanned' as const),
-  force: fc.boolean(),
-  crash: fc.option(
-    fc.record({ side: fc.constantFrom('source' as const, 'target' as const), atTransition: fc.integer({ min: 1, max: 100 }), downMs: fc.integer({ min: 500, max: 90_000 }) }),
-    { freq: 2 },
-  ),
-  stall: fc.option(
-    fc.record({ side: fc.constantFrom('source' as const, 'target' as const), atMs: fc.integer({ min: 0, max: 120_000 }), durationMs: fc.integer({ min: LEASE_TTL_MS + 1_000, max: 3 * LEASE_TTL_MS }) }),
-    { freq: 3 },
-  ),
-});
+/** A case with a group of 1 to `workloadsMax` workloads (the simulated suite draws up to 50, the real-driver one 8). */
+export const swarmCaseArb = (workloadsMax: number) =>
+  fc.record({
+    seed: fc.nat({ max: 2 ** 31 - 1 }),
+    workloads: fc.integer({ min: 1, max: workloadsMax }),
+    mode: fc.constantFrom('CONSISTENCY' as const, 'UPTIME' as const),
+    type: fc.constantFrom('planned' as const, 'planned' as const, 'unplanned' as const),
+    force: fc.boolean(),
+    crash: fc.option(
+      fc.record({ side: fc.constantFrom('source' as const, 'target' as const), atTransition: fc.integer({ min: 1, max: 100 }), downMs: fc.integer({ min: 500, max: 90_000 }) }),
+      { freq: 2 },
+    ),
+    stall: fc.option(
+      fc.record({ side: fc.constantFrom('source' as const, 'target' as const), atMs: fc.integer({ min: 0, max: 120_000 }), durationMs: fc.integer({ min: LEASE_TTL_MS + 1_000, max: 3 * LEASE_TTL_MS }) }),
+      { freq: 3 },
+    ),
+  });
+
+export const caseArb = swarmCaseArb(50);
 
 export type SwarmCase = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 
