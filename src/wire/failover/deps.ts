@@ -3,7 +3,6 @@
 // StepFailures, and the lease assertion that stops a cluster write when this failover no longer holds the lock.
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import { fromPromise } from 'xstate';
 import type { ClockPort } from '../../../drivers/clock/clock.port.ts';
 import type { ClusterPort } from '../../../drivers/cluster/cluster.port.ts';
 import { DriverError, toStepError } from '../../../drivers/errors.ts';
@@ -11,6 +10,7 @@ import type { GlobalStatePort, GroupRecord } from '../../../drivers/globalstate/
 import type { RandomPort } from '../../../drivers/random/random.port.ts';
 import type { StepFailure, StepInput, StepOutput } from '../../../machines/failover/failover.types.ts';
 import { failoverLog } from '../../log.ts';
+import type { TaskRunner } from '../provided-once.ts';
 import { withCallRetries } from '../resilient.ts';
 
 /** How the target fences an unreachable source's storage clients (unplanned failover, csi-addons NetworkFence). */
@@ -111,8 +111,8 @@ export class FailoverWiring {
    * first checks that this failover still holds the lease (or has finished as the group's new owner), so a
    * restored or stalled actor never writes to a cluster after losing the lock.
    */
-  step(name: string, fn: (input: StepInput, ctx: StepCtx) => Promise<Partial<StepOutput> | void>, options: { guarded?: boolean } = {}) {
-    return fromPromise<StepOutput, StepInput>(async ({ input, signal }) => {
+  step(name: string, fn: (input: StepInput, ctx: StepCtx) => Promise<Partial<StepOutput> | void>, options: { guarded?: boolean } = {}): TaskRunner<StepOutput, StepInput> {
+    return async ({ input, signal }) => {
       // One step works on up to policy.concurrencyMax resources at once, and each of them may hold a few abort
       // listeners on the step's signal at the same time (a sleep, a watch, a child chart, a call in flight): each is
       // removed when its wait ends. Node warns past 10 listeners; the real bound is known, so set it.
@@ -132,7 +132,7 @@ export class FailoverWiring {
         log.warn({ step: name, task: input.task, durationMs: atMs - startedAtMs, outcome: 'error', kind: se.kind, reason: se.reason, error: se.message }, 'Step failed');
         throw new StepFailureError({ kind: se.kind, driver: se.driver, op: se.op, message: se.message, reason: se.reason, code: se.code }, atMs);
       }
-    });
+    };
   }
 
   /** Rejects with Conflict LeaseLost (or Superseded) unless this failover may still write to the clusters. */

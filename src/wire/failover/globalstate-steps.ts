@@ -9,7 +9,7 @@ import type { JsonObject } from '../../../drivers/json.ts';
 import type { GroupRecord, HistoryRecord, VolumeHandoffState } from '../../../drivers/globalstate/globalstate.port.ts';
 import type { PeerObservation } from '../../../machines/failover/failover.plan.ts';
 import type { ReachabilityOutput, StepInput, StepOutput } from '../../../machines/failover/failover.types.ts';
-import { fromPromise } from 'xstate';
+import type { TaskRunner } from '../provided-once.ts';
 import { validationFailed, type FailoverWiring, type StepCtx } from './deps.ts';
 import { rememberReplicas } from './remembered.ts';
 
@@ -333,7 +333,7 @@ export function globalStateSteps(w: FailoverWiring) {
     return out;
   };
 
-  const probe = fromPromise<ReachabilityOutput, StepInput>(async ({ input, signal }) => {
+  const probe: TaskRunner<ReachabilityOutput, StepInput> = async ({ input, signal }) => {
     const log = w.logFor(input);
     const within = async (fn: (s: AbortSignal) => Promise<unknown>): Promise<boolean> => {
       const ac = new AbortController();
@@ -363,7 +363,7 @@ export function globalStateSteps(w: FailoverWiring) {
     const out: ReachabilityOutput = { atMs: nowMs(), own, peer, globalState };
     log.info({ own, peer, globalState }, 'Probed reachability');
     return out;
-  });
+  };
 
   return {
     validateFailover: w.step('validateFailover', validate),
