@@ -221,6 +221,9 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   });
   const { kernel } = world;
   const runPorts: RunPorts = opts.ports ? await opts.ports(world) : { clusterPort: (c, caller) => world.clusterPort(c, caller), globalStatePort: (caller) => world.globalStatePort(caller) };
+  // With the world's own simulated ports nothing outside the world takes part (no real I/O): the scheduler may
+  // drain each event's promise reactions without an event-loop round trip. Real-driver runs keep the round trip.
+  if (!opts.ports) kernel.sched.closedWorld = true;
   const plan = kernel.plan;
   const log = opts.log ?? silentLogger;
   const groupId = groupIdOf(group.spec);

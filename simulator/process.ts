@@ -19,6 +19,8 @@ export interface Incarnation {
 }
 
 const NEVER: Promise<never> = new Promise<never>(() => {});
+/** One settled promise for "may run now" (awaiting it costs what awaiting a fresh one does). */
+const NOW: Promise<void> = Promise.resolve();
 
 export class SimProcess {
   private incarnationNo = 1;
@@ -86,7 +88,7 @@ export class SimProcess {
   /** Resolves when incarnation `n` may run (now, or at the end of a stall); never, once it is dead. */
   private runnable(n: number): Promise<void> {
     if (!this.aliveFlag || this.incarnationNo !== n) return NEVER;
-    if (this.stalledUntil === undefined) return Promise.resolve();
+    if (this.stalledUntil === undefined) return NOW;
     return new Promise<void>((resolve) =>
       this.resumeWaiters.push(() => {
         if (this.aliveFlag && this.incarnationNo === n) resolve();
@@ -117,7 +119,7 @@ export class SimProcess {
         const v = Reflect.get(target, prop, receiver) as unknown;
         if (typeof v !== 'function') return v;
         return (...args: unknown[]) => {
-          const fenced = args.map((a) => (typeof a === 'function' ? wrapCallback(a as (...x: unknown[]) => unknown) : a));
+          const fenced = args.some((a) => typeof a === 'function') ? args.map((a) => (typeof a === 'function' ? wrapCallback(a as (...x: unknown[]) => unknown) : a)) : args;
           return this.runnable(n).then(async () => {
             let out: unknown;
             try {

@@ -28,28 +28,30 @@ class EventHeap {
     let i = a.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(a[i], a[p])) break;
-      [a[i], a[p]] = [a[p], a[i]];
+      if (!less(e, a[p])) break;
+      a[i] = a[p];
       i = p;
     }
+    a[i] = e;
   }
   pop(): Entry | undefined {
     const a = this.items;
     const top = a[0];
     const last = a.pop();
     if (a.length > 0 && last) {
-      a[0] = last;
+      // Sift `last` down from the root: children move up into the hole until `last` fits.
+      const n = a.length;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < a.length && less(a[l], a[m])) m = l;
-        if (r < a.length && less(a[r], a[m])) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m], a[i]];
+        const m = r < n && less(a[r], a[l]) ? r : l;
+        if (!less(a[m], last)) break;
+        a[i] = a[m];
         i = m;
       }
+      a[i] = last;
     }
     return top;
   }
@@ -81,6 +83,18 @@ export function drainMicrotasks(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Waits for every pending promise reaction without a trip through the event loop: Node runs nextTick callbacks
+ * only once the microtask queue is empty. Complete only when no code in play queues nextTick callbacks of its own
+ * (streams, real I/O clients do): see Scheduler.closedWorld.
+ */
+function drainMicrotasksOnly(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
+}
+
+/** In a closed world the run loop still yields to the event loop this often (events), so the process stays responsive. */
+const YIELD_EVERY_EVENTS = 256;
+
 export interface RunLimits {
   /** Stop before the first event later than this virtual time. */
   untilMs?: number;
@@ -108,6 +122,12 @@ export class Scheduler {
   private nowMs: number;
   private holds = 0;
   private processed = 0;
+  /**
+   * Set when nothing outside the simulated world takes part in the run (no real I/O, no HTTP clients or servers,
+   * no outside timers): events then drain their promise reactions through process.nextTick instead of a
+   * setImmediate round trip per event. The order of events is the same either way; only the cost differs.
+   */
+  closedWorld = false;
 
   constructor(readonly epochMs: number) {
     this.nowMs = epochMs;
@@ -194,7 +214,8 @@ export class Scheduler {
       next.fn();
       events++;
       this.processed++;
-      await this.settle();
+      if (this.closedWorld && this.holds === 0 && this.processed % YIELD_EVERY_EVENTS !== 0) await drainMicrotasksOnly();
+      else await this.settle();
       limits.afterEvent?.(next.label);
     }
   }

@@ -212,17 +212,29 @@ export class SimWorld {
     return this.scenario.clusters.filter((c) => c !== cluster);
   }
 
+  /** A copy of the stored object (the caller's to change). */
   get(cluster: string, ref: ObjectRef): KubeObject | undefined {
     return this.cluster(cluster).store.get(ref);
   }
 
+  /** The stored object itself, deep-frozen and shared (no copy): for readers that never change it. */
+  peek(cluster: string, ref: ObjectRef): Readonly<KubeObject> | undefined {
+    return this.cluster(cluster).store.peek(ref);
+  }
+
+  /** A copy of a workload (the caller's to change). */
   workload(cluster: string, kind: WorkloadKind, namespace: string, name: string): KubeObject | undefined {
     return this.get(cluster, { ...Kinds[kind], namespace, name });
   }
 
+  /** As `workload`, without the copy: the stored object, deep-frozen and shared. */
+  peekWorkload(cluster: string, kind: WorkloadKind, namespace: string, name: string): Readonly<KubeObject> | undefined {
+    return this.peek(cluster, { ...Kinds[kind], namespace, name });
+  }
+
   /** status.readyReplicas of a Deployment or StatefulSet (0 when absent or the object is missing). */
   readyReplicas(cluster: string, kind: 'Deployment' | 'StatefulSet', namespace: string, name: string): number {
-    return asNumber(this.workload(cluster, kind, namespace, name)?.status?.readyReplicas) ?? 0;
+    return asNumber(this.peekWorkload(cluster, kind, namespace, name)?.status?.readyReplicas) ?? 0;
   }
 
   /** The Pods a workload owns on a cluster (terminating ones included until they are gone). */
@@ -233,7 +245,7 @@ export class SimWorld {
 
   /** status.state of a VolumeReplication, or undefined when it does not exist on that cluster. */
   volumeState(cluster: string, namespace: string, name: string): VolumeState | undefined {
-    const vr = this.get(cluster, { ...Kinds.VolumeReplication, namespace, name });
+    const vr = this.peek(cluster, { ...Kinds.VolumeReplication, namespace, name });
     return vr ? vrState(vr) : undefined;
   }
 
@@ -255,7 +267,7 @@ export class SimWorld {
   isFenced(cluster: string): boolean {
     const cidr = this.clusterCidr(cluster);
     for (const c of this.clusters.values()) {
-      for (const f of c.store.list(Kinds.NetworkFence).items) {
+      for (const f of c.store.peekList(Kinds.NetworkFence).items) {
         if (fenceInEffect(f) && fenceCidrs(f).some((x) => cidrContains(x, cidr))) return true;
       }
     }
@@ -275,14 +287,14 @@ export class SimWorld {
     if (this.isFenced(cluster)) return false;
     const owner = this.volumeOwners.get(`${namespace}/${vrName}`);
     if (!owner) return true;
-    if (owner.kind === 'CronJob') return this.workload(cluster, 'CronJob', namespace, owner.name)?.spec?.suspend === false;
+    if (owner.kind === 'CronJob') return this.peekWorkload(cluster, 'CronJob', namespace, owner.name)?.spec?.suspend === false;
     return this.readyReplicas(cluster, owner.kind, namespace, owner.name) > 0;
   }
 
-  private peerVolumes(cluster: string, namespace: string, name: string): Array<{ cluster: string; object: KubeObject }> {
-    const out: Array<{ cluster: string; object: KubeObject }> = [];
+  private peerVolumes(cluster: string, namespace: string, name: string): Array<{ cluster: string; object: Readonly<KubeObject> }> {
+    const out: Array<{ cluster: string; object: Readonly<KubeObject> }> = [];
     for (const c of this.peersOf(cluster)) {
-      const object = this.get(c, { ...Kinds.VolumeReplication, namespace, name });
+      const object = this.peek(c, { ...Kinds.VolumeReplication, namespace, name });
       if (object) out.push({ cluster: c, object });
     }
     return out;
@@ -295,7 +307,7 @@ export class SimWorld {
    */
   pending(): string[] {
     const out: string[] = [];
-    const objects = (store: KubeStore, gvk: GVK) => store.list(gvk).items;
+    const objects = (store: KubeStore, gvk: GVK) => store.peekList(gvk).items;
     for (const c of this.clusters.values()) {
       const at = (o: KubeObject) => `${c.name}:${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
       for (const kind of ['Deployment', 'StatefulSet'] as const) {

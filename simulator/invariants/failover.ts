@@ -91,7 +91,7 @@ export class FailoverInvariants {
     for (const w of this.request.group.workloads) {
       if (w.kind === 'CronJob') continue;
       const key = `${w.kind}/${w.name}`;
-      const t = this.world.workload(target, w.kind, this.ns, w.name)?.spec?.replicas;
+      const t = this.world.peekWorkload(target, w.kind, this.ns, w.name)?.spec?.replicas;
       this.targetReplicas.set(key, typeof t === 'number' ? t : 0);
       this.sourceReady.set(key, this.world.readyReplicas(source, w.kind, this.ns, w.name));
       this.sourcePods.set(key, new Set(this.world.pods(source, w.kind, this.ns, w.name).map((p) => p.metadata.name)));
@@ -350,7 +350,7 @@ export class FailoverInvariants {
     for (const w of this.request.group.workloads) {
       if (w.kind === 'CronJob') continue;
       const want = this.group.replicas[w.name] ?? 1;
-      const obj = this.world.workload(where, w.kind, this.ns, w.name);
+      const obj = this.world.peekWorkload(where, w.kind, this.ns, w.name);
       const spec = obj?.spec?.replicas;
       const ready = this.world.readyReplicas(where, w.kind, this.ns, w.name);
       if (spec !== want || ready !== want) wrong.push(`${w.kind}/${w.name} spec=${String(spec)} ready=${ready} want ${want}`);

@@ -36,6 +36,16 @@ describe('simulation: replay', () => {
     expect(inProcess.crashes).toBe(1);
   }, 120_000);
 
+  it('replay: a run on the world\'s own ports (closed world, no event-loop round trip per event) gives the trace of one through the ports option (seed=11, sample, swarm)', async () => {
+    const opts = { seed: 11, scenario: 'sample', profile: 'swarm' as const, failover: { mode: 'CONSISTENCY' as const, type: 'planned' as const }, crds: loadCrds() };
+    const closed = await runSimulation(opts);
+    // Passing ports (the same simulated ones) makes the run an open world: one setImmediate per event.
+    const open = await runSimulation({ ...opts, ports: (w) => ({ clusterPort: (c, caller) => w.clusterPort(c, caller), globalStatePort: (caller) => w.globalStatePort(caller) }) });
+    expect(closed.eventCount).toBeGreaterThan(100);
+    expect(closed.traceHash).toBe(open.traceHash);
+    expect(closed.eventCount).toBe(open.eventCount);
+  });
+
   it('replay: another seed gives another trace (seed=12 vs 11)', async () => {
     const opts = { scenario: 'sample', profile: 'swarm' as const, failover: { mode: 'UPTIME' as const, type: 'planned' as const }, crds: loadCrds() };
     const [x, y] = [await runSimulation({ ...opts, seed: 11 }), await runSimulation({ ...opts, seed: 12 })];

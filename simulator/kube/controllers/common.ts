@@ -43,17 +43,24 @@ export interface Controller {
 
 /** An RFC 3339 timestamp of a virtual time (second precision, as Kubernetes serialises metav1.Time). */
 export function isoTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const seconds = Math.floor(ms / 1000);
+  if (seconds !== lastIso.seconds) {
+    lastIso.seconds = seconds;
+    lastIso.text = new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return lastIso.text;
 }
+/** The last timestamp isoTime formatted: controllers ask for the same virtual second many times in a row. */
+const lastIso = { seconds: Number.NaN, text: '' };
 
 export function sameGvk(a: GVK, b: GVK): boolean {
   return a.group === b.group && a.kind === b.kind;
 }
 
 export function objectGvkMatches(obj: KubeObject, gvk: GVK): boolean {
+  if (obj.kind !== gvk.kind) return false;
   const i = obj.apiVersion.indexOf('/');
-  const group = i < 0 ? '' : obj.apiVersion.slice(0, i);
-  return group === gvk.group && obj.kind === gvk.kind;
+  return (i < 0 ? '' : obj.apiVersion.slice(0, i)) === gvk.group;
 }
 
 export function keyOf(namespace: string | undefined, name: string): string {

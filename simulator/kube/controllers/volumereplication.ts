@@ -55,8 +55,8 @@ export const VrReason = {
 
 /** What the world tells a VolumeReplication controller about the copies of a volume on the other clusters. */
 export interface VolumePeers {
-  /** The same-named VolumeReplication on every other cluster of the world (absent ones left out). */
-  peers(namespace: string, name: string): Array<{ cluster: string; object: KubeObject }>;
+  /** The same-named VolumeReplication on every other cluster of the world (absent ones left out); the stored objects, frozen and shared: read only. */
+  peers(namespace: string, name: string): Array<{ cluster: string; object: Readonly<KubeObject> }>;
   /** Whether replication traffic can flow between two clusters' storage now. */
   linkUp(a: string, b: string): boolean;
   /** Whether the application writes to this cluster's copy now (its pods run and its site is not fenced). */
@@ -383,7 +383,7 @@ export class VolumeReplicationController extends BaseController {
     if (state === 'Primary') {
       if (this.opts.writesActive(this.cluster, namespace, name)) this.ledger.write(this.cluster, namespace, name);
       const last = this.ledger.lastSyncMs(namespace, name);
-      if (last !== undefined) this.writeStatus(obj, { ...(obj.status ?? {}), lastSyncTime: isoTime(last) });
+      if (last !== undefined) this.writeLastSync(obj, isoTime(last));
       return;
     }
     if (state !== 'Secondary' || inSplitBrain(obj)) return;
@@ -397,8 +397,17 @@ export class VolumeReplicationController extends BaseController {
     }
     if (source === undefined || !this.opts.linkUp(source, this.cluster)) return;
     const head = this.ledger.sync(source, this.cluster, namespace, name);
-    this.writeStatus(obj, { ...(obj.status ?? {}), lastSyncTime: isoTime(this.now) });
+    this.writeLastSync(obj, isoTime(this.now));
     this.emit('synced', { ns: namespace, name, from: source, head: head ? `${head.epoch}.${head.seq}` : '0' });
+  }
+
+  /**
+   * status.lastSyncTime, the only field a replication tick changes: written when it differs (as writeStatus would
+   * decide, without copying and comparing the rest of the status).
+   */
+  private writeLastSync(obj: KubeObject, lastSyncTime: string): void {
+    if (obj.status?.lastSyncTime === lastSyncTime) return;
+    this.ctx.store.updateStatus({ ...obj, status: { ...(obj.status ?? {}), lastSyncTime } });
   }
 
   /** Puts a VolumeReplication straight into a settled state (the world builder's converged start). */
