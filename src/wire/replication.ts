@@ -1,7 +1,6 @@
 // Why: the volume-replication chart wired to one cluster: observe and wait on VolumeReplications through the
 // ClusterPort (waits driven by watch events), and request states with fenced writes.
 import type { Logger } from 'pino';
-import { fromPromise } from 'xstate';
 import type { ClockPort } from '../../drivers/clock/clock.port.ts';
 import { Kinds, type ClusterPort, type KubeObject, type ObjectRef } from '../../drivers/cluster/cluster.port.ts';
 import type { JsonObject } from '../../drivers/json.ts';
@@ -9,6 +8,7 @@ import { replicationMachine, type RequestStateInput, type VolumeRef, type WaitVo
 import { inSplitBrain, reached, type VolumeView, type VrConditionView } from '../../machines/replication/replication.types.ts';
 import { EngineAnnotations } from './annotations.ts';
 import { fencedPatch } from './fenced-write.ts';
+import { providedOnce } from './provided-once.ts';
 import type { Limiter } from './limit.ts';
 import type { SharedWaits } from './shared-waits.ts';
 import { waitFor } from './watch-wait.ts';
@@ -62,18 +62,19 @@ export interface ReplicationWiring {
   waits?: SharedWaits;
 }
 
+const wire = providedOnce(replicationMachine);
+
 /** The replication chart provided for one cluster and one fencing token. */
 export function wireReplication(w: ReplicationWiring) {
   const { port, clock, log } = w;
   const bounded = <R>(fn: () => Promise<R>, signal: AbortSignal) => (w.requests ? w.requests.run(fn, signal) : fn());
   const waits = w.waits;
   const wait: typeof waitFor = waits ? (_port, gvk, scope, predicate, opts) => waits.waitFor(gvk, scope, predicate, opts) : waitFor;
-  return replicationMachine.provide({
+  return wire({
     actors: {
-      observeVolume: fromPromise<VolumeView, VolumeRef>(({ input, signal }) =>
+      observeVolume: ({ input, signal }: { input: VolumeRef; signal: AbortSignal }): Promise<VolumeView> =>
         stampAt(clock, async () => volumeViewOf(await bounded(() => port.get(vrRef(input.namespace, input.name), { log, signal }), signal), clock.now())),
-      ),
-      requestState: fromPromise<VolumeView, RequestStateInput>(({ input, signal }) =>
+      requestState: ({ input, signal }: { input: RequestStateInput; signal: AbortSignal }): Promise<VolumeView> =>
         stampAt(clock, async () => {
           const obj = await bounded(() => fencedPatch(
             port,
@@ -84,12 +85,11 @@ export function wireReplication(w: ReplicationWiring) {
               if (cur.spec?.replicationState === input.state && haveForce === wantForce) return undefined;
               return { spec: { replicationState: input.state }, metadata: { annotations: { [EngineAnnotations.forcePromote]: wantForce ?? null } } };
             },
-            { token: w.token, log, signal },
+            { token: w.token, log, signal, cached: waits?.cachedRef },
           ), signal);
           return volumeViewOf(obj, clock.now());
         }),
-      ),
-      waitForVolume: fromPromise<VolumeView, WaitVolumeInput>(({ input, signal }) =>
+      waitForVolume: ({ input, signal }: { input: WaitVolumeInput; signal: AbortSignal }): Promise<VolumeView> =>
         stampAt(clock, () =>
           wait(
             port,
@@ -111,11 +111,10 @@ export function wireReplication(w: ReplicationWiring) {
             },
           ),
         ),
-      ),
-      waitUntil: fromPromise<{ atMs: number }, { atMs: number }>(async ({ input, signal }) => {
+      waitUntil: async ({ input, signal }: { input: { atMs: number }; signal: AbortSignal }) => {
         await clock.sleep(Math.max(0, input.atMs - clock.now()), signal);
         return { atMs: clock.now() };
-      }),
+      },
     },
   });
 }

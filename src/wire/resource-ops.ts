@@ -1,6 +1,8 @@
 // Why: the operations on one cluster's resources of a failover group (traffic, Flux, CronJobs, workloads,
 // volumes), shared by the failover steps and the rejoin chart. Every write is fenced with the caller's token,
-// every wait is driven by watch events, and independent resources run concurrently up to `concurrencyMax`.
+// every wait is driven by watch events, and independent resources run concurrently up to `concurrencyMax`. A step
+// that waits on a kind, or writes more objects of it than it may have writes in flight, opens one list+watch of
+// the kind first and serves the read before each fenced write from it: only the writes queue for the bound.
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { ClockPort } from '../../drivers/clock/clock.port.ts';
@@ -11,7 +13,7 @@ import type { ReplicationMode, ReplicationOutput } from '../../machines/replicat
 import type { WorkloadOutput } from '../../machines/workload/workload.machine.ts';
 import { EngineAnnotations, EXTERNAL_DNS_ACTIVE, EXTERNAL_DNS_IGNORE } from './annotations.ts';
 import { runToCompletion } from './children.ts';
-import { fencedPatch } from './fenced-write.ts';
+import { fencedPatch, type FencedWriteOptions } from './fenced-write.ts';
 import { Limiter, mapLimit } from './limit.ts';
 import { vrRef, wireReplication } from './replication.ts';
 import { StepFailureError } from './failover/deps.ts';
@@ -53,6 +55,11 @@ async function withWaits<R>(port: ClusterPort, clock: ClockPort, o: OpsOptions, 
   } finally {
     waits.close();
   }
+}
+
+/** Whether the step reads the objects it writes from one list+watch of their kind (see the header). */
+function cachesWrites(o: OpsOptions, count: number, waits: boolean): boolean {
+  return waits || count > o.concurrencyMax;
 }
 
 export function scalableOf(group: FailoverGroupSpec): Scalable[] {
@@ -115,15 +122,23 @@ export class ResourceOps {
 
   async setCronJobs(group: FailoverGroupSpec, suspend: boolean, o: OpsOptions): Promise<void> {
     const cronJobs = group.workloads.filter((x) => x.kind === 'CronJob');
-    await mapLimit(cronJobs, o.concurrencyMax, (c) =>
-      fencedPatch(this.port, { ...Kinds.CronJob, namespace: group.namespace, name: c.name }, (cur) => (cur.spec?.suspend === suspend ? undefined : { spec: { suspend } }), o),
-    );
+    const write = (cached?: FencedWriteOptions['cached']) =>
+      mapLimit(cronJobs, o.concurrencyMax, (c) =>
+        fencedPatch(this.port, { ...Kinds.CronJob, namespace: group.namespace, name: c.name }, (cur) => (cur.spec?.suspend === suspend ? undefined : { spec: { suspend } }), { ...o, cached }),
+      );
+    if (!cachesWrites(o, cronJobs.length, false)) return void (await write());
+    await withWaits(this.port, this.clock, o, async (ow) => {
+      ow.waits.open(Kinds.CronJob, group.namespace);
+      await write(ow.waits.cachedRef);
+    });
   }
 
   /**
    * Runs the workload chart for each workload, all at once: the scale writes share `concurrencyMax` slots, the
    * waits (watch-driven, served by one shared list+watch per kind) hold none. Throws the first failure after all
-   * settled.
+   * settled. StatefulSets with more pods (`sizeOf`, default the target replicas) are written first: their pods
+   * start or stop one at a time, so theirs are the longest chains, and the writes queued behind the bound then
+   * finish in their shadow (longest first).
    */
   async runWorkloads(
     group: FailoverGroupSpec,
@@ -132,13 +147,17 @@ export class ResourceOps {
     wait: boolean,
     o: OpsOptions,
     annotationsOf?: (x: Scalable) => Record<string, string>,
+    sizeOf?: (x: Scalable) => number,
   ): Promise<void> {
     if (items.length === 0) return;
+    const chainOf = (x: Scalable) => (x.kind === 'StatefulSet' ? (sizeOf ?? replicasOf)(x) : 0);
+    const ordered = [...items].sort((a, b) => chainOf(b) - chainOf(a));
     const deadlineMs = this.clock.now() + o.waitTimeoutMs;
     const writes = new Limiter(o.concurrencyMax);
     allowListeners(o.signal, items.length);
-    await withWaits(this.port, this.clock, o, (ow) =>
-      mapLimit(items, items.length, async (x) => {
+    await withWaits(this.port, this.clock, o, (ow) => {
+      if (cachesWrites(o, items.length, wait)) for (const kind of new Set(items.map((x) => x.kind))) ow.waits.open(Kinds[kind], group.namespace);
+      return mapLimit(ordered, ordered.length, async (x) => {
         const replicas = replicasOf(x);
         const logic = wireWorkload({ port: this.port, clock: this.clock, token: o.token, log: o.log, annotations: annotationsOf?.(x), writes, waits: ow.waits });
         const out: WorkloadOutput = await runToCompletion(
@@ -147,36 +166,46 @@ export class ResourceOps {
           o.signal,
         );
         if (out.outcome !== 'done') throw childFailure(out.error, `${x.kind} ${group.namespace}/${x.name} did not reach ${replicas} replicas`, this.clock.now());
-      }),
-    );
+      });
+    });
   }
 
-  /** Scales every workload to 0: Deployments (the application tier) before StatefulSets (the data tier). */
-  async scaleDown(group: FailoverGroupSpec, wait: boolean, o: OpsOptions, annotationsOf?: (x: Scalable) => Record<string, string>): Promise<void> {
+  /**
+   * Scales every workload to 0: Deployments (the application tier) before StatefulSets (the data tier).
+   * `sizeOf` (the replicas running now, when known) orders the StatefulSets, longest chain first.
+   */
+  async scaleDown(group: FailoverGroupSpec, wait: boolean, o: OpsOptions, annotationsOf?: (x: Scalable) => Record<string, string>, sizeOf?: (x: Scalable) => number): Promise<void> {
     const items = scalableOf(group);
     await withWaits(this.port, this.clock, o, async (ow) => {
       await this.runWorkloads(group, items.filter((x) => x.kind === 'Deployment'), () => 0, wait, ow, annotationsOf);
-      await this.runWorkloads(group, items.filter((x) => x.kind === 'StatefulSet'), () => 0, wait, ow, annotationsOf);
+      await this.runWorkloads(group, items.filter((x) => x.kind === 'StatefulSet'), () => 0, wait, ow, annotationsOf, sizeOf);
     });
   }
 
   /** Asks every VolumeReplication for a state (forced promotion when `force`): fenced writes, no waiting. */
   async requestVolumes(group: FailoverGroupSpec, state: 'primary' | 'secondary', force: boolean, o: OpsOptions): Promise<void> {
-    await mapLimit(volumeNamesOf(group), o.concurrencyMax, (name) =>
-      fencedPatch(
-        this.port,
-        vrRef(group.namespace, name),
-        (cur) => {
-          const wantForce = state === 'primary' && force ? 'true' : undefined;
-          const haveForce = cur.metadata.annotations?.[EngineAnnotations.forcePromote];
-          // Promotion only from secondary or primary (PARITY.md §2.1): a resyncing volume is asked once it settles (the wait step).
-          if (state === 'primary' && cur.status?.state === 'Resyncing' && !force) return undefined;
-          if (cur.spec?.replicationState === state && haveForce === wantForce) return undefined;
-          return { spec: { replicationState: state }, metadata: { annotations: { [EngineAnnotations.forcePromote]: wantForce ?? null } } };
-        },
-        o,
-      ),
-    );
+    const names = volumeNamesOf(group);
+    const write = (cached?: FencedWriteOptions['cached']) =>
+      mapLimit(names, o.concurrencyMax, (name) =>
+        fencedPatch(
+          this.port,
+          vrRef(group.namespace, name),
+          (cur) => {
+            const wantForce = state === 'primary' && force ? 'true' : undefined;
+            const haveForce = cur.metadata.annotations?.[EngineAnnotations.forcePromote];
+            // Promotion only from secondary or primary (PARITY.md §2.1): a resyncing volume is asked once it settles (the wait step).
+            if (state === 'primary' && cur.status?.state === 'Resyncing' && !force) return undefined;
+            if (cur.spec?.replicationState === state && haveForce === wantForce) return undefined;
+            return { spec: { replicationState: state }, metadata: { annotations: { [EngineAnnotations.forcePromote]: wantForce ?? null } } };
+          },
+          { ...o, cached },
+        ),
+      );
+    if (!cachesWrites(o, names.length, false)) return void (await write());
+    await withWaits(this.port, this.clock, o, async (ow) => {
+      ow.waits.open(Kinds.VolumeReplication, group.namespace);
+      await write(ow.waits.cachedRef);
+    });
   }
 
   /**
@@ -189,6 +218,7 @@ export class ResourceOps {
     const deadlineMs = this.clock.now() + o.waitTimeoutMs;
     allowListeners(o.signal, names.length);
     await withWaits(this.port, this.clock, o, (ow) => {
+      ow.waits.open(Kinds.VolumeReplication, group.namespace);
       const logic = wireReplication({ port: this.port, clock: this.clock, token: o.token, log: o.log, requests: new Limiter(o.concurrencyMax), waits: ow.waits });
       return mapLimit(names, names.length, async (name) => {
         const out: ReplicationOutput = await runToCompletion(

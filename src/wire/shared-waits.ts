@@ -4,10 +4,12 @@
 // list and ONE watch per kind and namespace, kept until the step closes it, with the same semantics as
 // watch-wait.ts `waitFor` (predicate over the objects in scope, checked after the list and on every event that
 // touches them; bounded re-lists with backoff after a broken stream; a non-retryable list error fails the waits;
-// a deadline per wait on the injected clock).
+// a deadline per wait on the injected clock). The same feed also serves the read before a fenced write
+// (`cached`): a write sent with the cached object's resourceVersion either lands on exactly that version or is
+// refused with 409, so a stale cache costs a conflict and a fresh read, never a write on unchecked state.
 import type { Logger } from 'pino';
 import type { ClockPort } from '../../drivers/clock/clock.port.ts';
-import type { ClusterPort, GVK, KubeObject, WatchEvent, WatchHandle } from '../../drivers/cluster/cluster.port.ts';
+import type { ClusterPort, GVK, KubeObject, ObjectRef, WatchEvent, WatchHandle } from '../../drivers/cluster/cluster.port.ts';
 import { DriverError, isDriverError } from '../../drivers/errors.ts';
 import { WAIT_RELIST_BACKOFF_MAX_MS, WAIT_RELIST_BACKOFF_MS, WAIT_RELIST_MAX, waitFor, type WaitForOptions, type WaitScope } from './watch-wait.ts';
 
@@ -46,6 +48,9 @@ class Feed {
   private closed = false;
   private handle: WatchHandle | undefined;
   private readonly stop = new AbortController();
+  private markListed!: () => void;
+  /** Settles once the first list has answered (either way) or the feed closed: `cached` never waits longer. */
+  readonly firstListed = new Promise<void>((resolve) => (this.markListed = resolve));
 
   constructor(
     private readonly port: ClusterPort,
@@ -60,6 +65,10 @@ class Feed {
 
   get isSynced(): boolean {
     return this.synced;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   add(w: Waiter): void {
@@ -87,6 +96,7 @@ class Feed {
   close(reason?: unknown): void {
     if (this.closed) return;
     this.closed = true;
+    this.markListed();
     this.stop.abort(new Error('shared wait closed'));
     this.handle?.stop();
     if (reason !== undefined) for (const w of this.waiters()) w.fail(reason);
@@ -120,6 +130,7 @@ class Feed {
       try {
         list = await this.port.list(this.gvk, { namespace: this.namespace, log: this.log, signal: this.stop.signal });
       } catch (e) {
+        this.markListed();
         if (this.closed) return;
         if (isDriverError(e) && e.retryable) {
           lastError = e;
@@ -132,6 +143,7 @@ class Feed {
       this.objects.clear();
       for (const o of list.items) this.objects.set(o.metadata.name, o);
       this.synced = true;
+      this.markListed();
       for (const w of this.bySelector) {
         w.inScope!.clear();
         for (const [n, o] of this.objects) if (!w.labels || matches(o, w.labels)) w.inScope!.set(n, o);
@@ -264,6 +276,30 @@ export class SharedWaits {
     return this.waitFor(gvk, { namespace, name }, (objects) => objects.get(name) ?? missing, opts).then((o) => (o === missing ? undefined : (o as KubeObject)));
   }
 
+  /**
+   * Opens the list+watch of a kind now (when not open yet), so that the reads before a step's fenced writes can be
+   * served from it (`cached`) before any wait on the kind registers.
+   */
+  open(gvk: GVK, namespace: string | undefined): void {
+    if (!this.closed) this.feedOf(gvk, namespace);
+  }
+
+  /**
+   * The object as the feed of its kind last saw it, for the read before a fenced write: undefined when no feed of
+   * the kind is open (nothing is opened here), when its first list failed, when the feed has closed, or when the
+   * object is not in it. Waits for the feed's first list only. The copy may be stale (the watch lags, a broken
+   * stream is being re-listed): the caller must send its resourceVersion as a precondition (fenced-write.ts does).
+   */
+  async cached(gvk: GVK, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    const feed = this.closed ? undefined : this.feeds.get(feedKey(gvk, namespace));
+    if (!feed) return undefined;
+    await feed.firstListed;
+    return feed.isSynced && !feed.isClosed ? feed.objects.get(name) : undefined;
+  }
+
+  /** `cached` in the shape fenced-write.ts takes (FencedWriteOptions.cached). */
+  readonly cachedRef = (ref: ObjectRef): Promise<KubeObject | undefined> => this.cached(ref, ref.namespace, ref.name);
+
   /** Stops every feed (a wait still open fails: the step that owned it ended); later waits fall back to `waitFor`. */
   close(): void {
     this.closed = true;
@@ -273,7 +309,7 @@ export class SharedWaits {
   }
 
   private feedOf(gvk: GVK, namespace: string | undefined): Feed {
-    const key = `${gvk.group}/${gvk.version}/${gvk.kind}/${namespace ?? ''}`;
+    const key = feedKey(gvk, namespace);
     let f = this.feeds.get(key);
     if (!f) {
       const feed = new Feed(this.port, gvk, namespace, this.clock, this.log, () => {
@@ -283,6 +319,10 @@ export class SharedWaits {
     }
     return f;
   }
+}
+
+function feedKey(gvk: GVK, namespace: string | undefined): string {
+  return `${gvk.group}/${gvk.version}/${gvk.kind}/${namespace ?? ''}`;
 }
 
 function errorText(e: unknown): string {

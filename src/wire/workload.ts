@@ -1,7 +1,6 @@
 // Why: the workload chart wired to one cluster: scale with fenced writes, and wait (on watch events) until the
 // ready replicas match, or every pod is gone.
 import type { Logger } from 'pino';
-import { fromPromise } from 'xstate';
 import type { ClockPort } from '../../drivers/clock/clock.port.ts';
 import { Kinds, type ClusterPort, type KubeObject } from '../../drivers/cluster/cluster.port.ts';
 import { DriverError } from '../../drivers/errors.ts';
@@ -10,6 +9,7 @@ import { workloadMachine, type ScaleInput, type WaitWorkloadInput, type Workload
 import { EngineAnnotations } from './annotations.ts';
 import { fencedPatch } from './fenced-write.ts';
 import type { Limiter } from './limit.ts';
+import { providedOnce } from './provided-once.ts';
 import type { SharedWaits } from './shared-waits.ts';
 import { stampAt } from './stamp.ts';
 import { waitFor } from './watch-wait.ts';
@@ -56,11 +56,13 @@ export function workloadRef(kind: 'Deployment' | 'StatefulSet', namespace: strin
   return { ...Kinds[kind], namespace, name };
 }
 
+const wire = providedOnce(workloadMachine);
+
 export function wireWorkload(w: WorkloadWiring) {
   const { port, clock, log } = w;
-  return workloadMachine.provide({
+  return wire({
     actors: {
-      scaleWorkload: fromPromise<WorkloadView, ScaleInput>(({ input, signal }) =>
+      scaleWorkload: ({ input, signal }: { input: ScaleInput; signal: AbortSignal }): Promise<WorkloadView> =>
         stampAt(clock, async () => {
           const write = () => fencedPatch(
             port,
@@ -73,13 +75,13 @@ export function wireWorkload(w: WorkloadWiring) {
               if (Object.keys(annotations).length) patch.metadata = { annotations };
               return patch;
             },
-            { token: w.token, log, signal },
+            // The read before the write comes from the step's watch cache when it holds the workload.
+            { token: w.token, log, signal, cached: w.waits?.cachedRef },
           );
           const obj = await (w.writes ? w.writes.run(write, signal) : write());
           return workloadViewOf(obj, clock.now());
         }),
-      ),
-      waitForWorkload: fromPromise<WorkloadView, WaitWorkloadInput>(({ input, signal }) =>
+      waitForWorkload: ({ input, signal }: { input: WaitWorkloadInput; signal: AbortSignal }): Promise<WorkloadView> =>
         stampAt(clock, async () => {
           const timeoutMs = Math.max(0, input.deadlineMs - clock.now());
           const ref = workloadRef(input.kind, input.namespace, input.name);
@@ -114,11 +116,10 @@ export function wireWorkload(w: WorkloadWiring) {
             { clock, timeoutMs, signal, log, what: `${input.kind} ${input.namespace}/${input.name} ready with ${input.replicas} replicas` },
           );
         }),
-      ),
-      waitUntil: fromPromise<{ atMs: number }, { atMs: number }>(async ({ input, signal }) => {
+      waitUntil: async ({ input, signal }: { input: { atMs: number }; signal: AbortSignal }) => {
         await clock.sleep(Math.max(0, input.atMs - clock.now()), signal);
         return { atMs: clock.now() };
-      }),
+      },
     },
   });
 }
