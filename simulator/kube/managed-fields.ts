@@ -3,7 +3,7 @@
 // (`fieldsV1` trees of `f:` keys), and computes the merges, removals and conflicts of an apply.
 import type { KubeObject } from '../../drivers/cluster/cluster.port.ts';
 import type { JsonObject } from '../../drivers/json.ts';
-import { copy, deepEqual, deletePath, getPath, isObject, setPath } from './object-util.ts';
+import { copy, deepEqual, deepFreeze, deletePath, getPath, isObject, setPath } from './object-util.ts';
 
 export type Operation = 'Apply' | 'Update';
 
@@ -43,10 +43,16 @@ const SYSTEM_META = new Set([
 
 export type Scope = 'main' | 'status';
 
-function leaves(v: unknown, prefix: string[], out: Set<PathKey>): void {
-  if (isObject(v) && Object.keys(v).length > 0) {
-    for (const [k, c] of Object.entries(v)) if (c !== undefined) leaves(c, [...prefix, k], out);
-  } else out.add(pathKey(prefix));
+/** Adds the leaf fields of `v`, found at the (non-empty) path `at`, to `out`. */
+function leaves(v: unknown, at: PathKey, out: Set<PathKey>): void {
+  if (isObject(v)) {
+    const keys = Object.keys(v);
+    if (keys.length > 0) {
+      for (const k of keys) if (v[k] !== undefined) leaves(v[k], at + SEP + k, out);
+      return;
+    }
+  }
+  out.add(at);
 }
 
 /**
@@ -58,33 +64,43 @@ export function fieldSet(o: KubeObject, scope: Scope, statusSubresource: boolean
   for (const [k, v] of Object.entries(o)) {
     if (v === undefined || k === 'apiVersion' || k === 'kind') continue;
     if (scope === 'status') {
-      if (k === 'status') leaves(v, ['status'], out);
+      if (k === 'status') leaves(v, 'status', out);
       continue;
     }
     if (k === 'status' && statusSubresource) continue;
     if (k === 'metadata' && isObject(v)) {
-      for (const [mk, mv] of Object.entries(v)) if (!SYSTEM_META.has(mk) && mv !== undefined) leaves(mv, ['metadata', mk], out);
+      for (const [mk, mv] of Object.entries(v)) if (!SYSTEM_META.has(mk) && mv !== undefined) leaves(mv, pathKey(['metadata', mk]), out);
       continue;
     }
-    leaves(v, [k], out);
+    leaves(v, pathKey([k]), out);
   }
   return out;
 }
 
 export function toFieldsV1(paths: Iterable<PathKey>): JsonObject {
+  return treeOf([...paths].sort());
+}
+
+function treeOf(sorted: readonly PathKey[]): JsonObject {
   const root: JsonObject = {};
-  const nodes: JsonObject[] = [];
-  for (const p of [...paths].sort()) {
+  const owned: JsonObject[] = [];
+  const parents = new Set<JsonObject>();
+  for (const p of sorted) {
     let node = root;
-    for (const seg of pathSegs(p)) {
-      const k = `f:${seg}`;
-      if (!isObject(node[k])) node[k] = {};
-      node = node[k] as JsonObject;
+    for (let start = 0; ; ) {
+      const end = p.indexOf(SEP, start);
+      const k = `f:${end < 0 ? p.slice(start) : p.slice(start, end)}`;
+      parents.add(node);
+      let child = node[k];
+      if (!isObject(child)) node[k] = child = {};
+      node = child;
+      if (end < 0) break;
+      start = end + 1;
     }
-    nodes.push(node);
+    owned.push(node);
   }
   // A field that is both owned itself and a parent of owned fields is marked with '.'.
-  for (const n of nodes) if (Object.keys(n).length > 0) n['.'] = {};
+  for (const n of owned) if (parents.has(n)) n['.'] = {};
   return root;
 }
 
@@ -102,72 +118,137 @@ export function fromFieldsV1(tree: unknown): Set<PathKey> {
 
 interface Owned {
   entry: ManagedEntry;
-  paths: Set<PathKey>;
-  /** The encoded tree `paths` came from, while they are unchanged (a stored, frozen object: reused as it is). */
-  fieldsV1?: JsonObject;
+  /** The fields it owns; `source`'s decoded (shared, cached) set until changed through `writable`. */
+  paths: ReadonlySet<PathKey>;
+  /** The stored (frozen) entry this came from: reused as it is when neither its fields nor its time changed. */
+  source?: JsonObject;
+  sourcePaths?: ReadonlySet<PathKey>;
+}
+
+/**
+ * Encoded field sets, by content: objects of a kind written by the same controller own the same fields, so their
+ * entries share one frozen tree. Bounded; what it holds changes only which equal object is used.
+ */
+const trees = new Map<string, JsonObject>();
+const TREES_MAX = 2000;
+
+function sharedTree(paths: ReadonlySet<PathKey>): JsonObject {
+  const sorted = [...paths].sort();
+  const key = JSON.stringify(sorted);
+  let tree = trees.get(key);
+  if (tree) return tree;
+  tree = deepFreeze(treeOf(sorted));
+  // The next write decodes this tree again: it decodes to these paths.
+  decoded.set(tree, new Set(sorted));
+  if (trees.size >= TREES_MAX) trees.delete(trees.keys().next().value!);
+  trees.set(key, tree);
+  return tree;
 }
 
 /** Decoded `fieldsV1` trees of stored (frozen, so never changing) entries: a write decodes the same trees again and again. */
 const decoded = new WeakMap<object, ReadonlySet<PathKey>>();
 
-function decodeTree(tree: unknown): Set<PathKey> {
-  if (!isObject(tree) || !Object.isFrozen(tree)) return fromFieldsV1(tree);
+function decodeTree(tree: unknown): ReadonlySet<PathKey> | undefined {
+  if (!isObject(tree) || !Object.isFrozen(tree)) return undefined;
   let paths = decoded.get(tree);
   if (!paths) decoded.set(tree, (paths = fromFieldsV1(tree)));
-  return new Set(paths);
+  return paths;
 }
 
 function decode(o: KubeObject | undefined): Owned[] {
   const list = o?.metadata.managedFields;
   if (!Array.isArray(list)) return [];
-  return list.filter(isObject).map((e) => {
-    const owned: Owned = { entry: e as unknown as ManagedEntry, paths: decodeTree(e.fieldsV1) };
-    if (isObject(e.fieldsV1) && Object.isFrozen(e.fieldsV1)) owned.fieldsV1 = e.fieldsV1;
-    return owned;
-  });
+  const out: Owned[] = [];
+  for (const e of list) {
+    if (!isObject(e)) continue;
+    const cached = Object.isFrozen(e) ? decodeTree(e.fieldsV1) : undefined;
+    if (cached) out.push({ entry: e as unknown as ManagedEntry, paths: cached, source: e, sourcePaths: cached });
+    else out.push({ entry: e as unknown as ManagedEntry, paths: fromFieldsV1(e.fieldsV1) });
+  }
+  return out;
 }
 
-function encode(owned: Owned[]): JsonObject[] {
-  return owned
-    .filter((o) => o.paths.size > 0)
-    .map((o) => {
-      const e: JsonObject = { manager: o.entry.manager, operation: o.entry.operation, apiVersion: o.entry.apiVersion, time: o.entry.time, fieldsType: 'FieldsV1', fieldsV1: o.fieldsV1 ?? toFieldsV1(o.paths) };
-      if (o.entry.subresource) e.subresource = o.entry.subresource;
-      return e;
-    });
+/** The owned set, made private (copied from the shared decoded one) before it is changed. */
+function writable(o: Owned): Set<PathKey> {
+  if (o.paths === o.sourcePaths) o.paths = new Set(o.paths);
+  return o.paths as Set<PathKey>;
+}
+
+function sameSet(a: ReadonlySet<PathKey>, b: ReadonlySet<PathKey>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const p of a) if (!b.has(p)) return false;
+  return true;
+}
+
+function encodeOne(o: Owned): JsonObject {
+  const src = o.source;
+  const unchanged = src !== undefined && o.sourcePaths !== undefined && sameSet(o.paths, o.sourcePaths);
+  if (unchanged && src.manager === o.entry.manager && src.operation === o.entry.operation && src.apiVersion === o.entry.apiVersion && src.time === o.entry.time && src.subresource === o.entry.subresource) {
+    return src;
+  }
+  const fieldsV1 = unchanged ? (src.fieldsV1 as JsonObject) : sharedTree(o.paths);
+  const e: JsonObject = { manager: o.entry.manager, operation: o.entry.operation, apiVersion: o.entry.apiVersion, time: o.entry.time, fieldsType: 'FieldsV1', fieldsV1 };
+  if (o.entry.subresource) e.subresource = o.entry.subresource;
+  return e;
+}
+
+/**
+ * The entries as managedFields. Entries (and the whole list) that did not change are the stored, frozen ones
+ * themselves, so the new object shares them with the old one.
+ */
+function encode(owned: Owned[], before?: readonly unknown[]): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const o of owned) if (o.paths.size > 0) out.push(encodeOne(o));
+  if (before && Object.isFrozen(before) && before.length === out.length && out.every((e, i) => e === before[i])) return before as JsonObject[];
+  return out;
 }
 
 /** Proper prefixes of every path in `paths`. */
 function prefixesOf(paths: Iterable<PathKey>): Set<PathKey> {
   const out = new Set<PathKey>();
-  for (const p of paths) {
-    const segs = pathSegs(p);
-    for (let i = 1; i < segs.length; i++) out.add(pathKey(segs.slice(0, i)));
-  }
+  for (const p of paths) for (let i = p.indexOf(SEP); i >= 0; i = p.indexOf(SEP, i + 1)) out.add(p.slice(0, i));
   return out;
 }
 
 const isEmptyObject = (v: unknown): boolean => isObject(v) && Object.keys(v).length === 0;
 
+const firstSeg = (p: PathKey): string => {
+  const i = p.indexOf(SEP);
+  return i < 0 ? p : p.slice(0, i);
+};
+
+/** The fields a write changed (`touched`), with what `removeTouched` needs to know of them, computed once per write. */
+interface Touched {
+  paths: Set<PathKey>;
+  prefixes: Set<PathKey>;
+  /** First segments of the touched paths: a field with another first segment is not affected. */
+  firsts: Set<string>;
+}
+
+function touchedInfo(paths: Set<PathKey>): Touched {
+  const firsts = new Set<string>();
+  for (const p of paths) firsts.add(firstSeg(p));
+  return { paths, prefixes: prefixesOf(paths), firsts };
+}
+
 /**
- * Removes from `from` the fields a write changed: each touched field, everything under it, and any owned
+ * Removes from `o` the fields a write changed: each touched field, everything under it, and any owned
  * ancestor that is no longer a map in `next` (owning a map itself is not disturbed by changes inside it).
  */
-function removeTouched(from: Set<PathKey>, touched: Set<PathKey>, next: KubeObject): boolean {
-  if (touched.size === 0 || from.size === 0) return false;
-  const size = from.size;
-  const touchedPrefixes = prefixesOf(touched);
-  for (const q of [...from]) {
-    if (touched.has(q)) {
-      from.delete(q);
-      continue;
-    }
-    const segs = pathSegs(q);
-    let under = false;
-    for (let i = 1; i < segs.length && !under; i++) under = touched.has(pathKey(segs.slice(0, i)));
-    if (under || (touchedPrefixes.has(q) && !isObject(getPath(next, segs)))) from.delete(q);
+function removeTouched(o: Owned, touched: Touched, next: KubeObject): void {
+  if (touched.paths.size === 0 || o.paths.size === 0) return;
+  let gone: PathKey[] | undefined;
+  for (const q of o.paths) {
+    if (!touched.firsts.has(firstSeg(q))) continue;
+    let drop = touched.paths.has(q);
+    for (let i = q.indexOf(SEP); i >= 0 && !drop; i = q.indexOf(SEP, i + 1)) drop = touched.paths.has(q.slice(0, i));
+    if (!drop && touched.prefixes.has(q) && !isObject(getPath(next, pathSegs(q)))) drop = true;
+    if (drop) (gone ??= []).push(q);
   }
-  return from.size !== size;
+  if (!gone) return;
+  const paths = writable(o);
+  for (const q of gone) paths.delete(q);
 }
 
 function entryFor(owned: Owned[], manager: string, operation: Operation, subresource: string | undefined, apiVersion: string, time: string): Owned {
@@ -193,7 +274,9 @@ export function recordUpdate(old: KubeObject | undefined, next: KubeObject, mana
   if (old && scope === 'status') {
     // A status write: walk the two statuses together, skipping shared (identical) parts, instead of listing and
     // comparing every leaf of both.
-    diffLeaves(old.status, next.status, ['status'], touched, gained);
+    diffLeaves(old.status, next.status, 'status', touched, gained);
+  } else if (old && isObject(old.metadata) && isObject(next.metadata)) {
+    diffMain(old, next, statusSubresource, touched, gained);
   } else {
     const before = old ? fieldSet(old, scope, statusSubresource) : new Set<PathKey>();
     const after = fieldSet(next, scope, statusSubresource);
@@ -205,41 +288,62 @@ export function recordUpdate(old: KubeObject | undefined, next: KubeObject, mana
     }
     for (const p of before) if (!after.has(p) || !deepEqual(getPath(old, pathSegs(p)), getPath(next, pathSegs(p)))) touched.add(p);
   }
-  if (touched.size === 0) return encode(owned);
-  for (const o of owned) if (removeTouched(o.paths, touched, next)) delete o.fieldsV1;
+  const list = old?.metadata.managedFields;
+  if (touched.size === 0) return encode(owned, list);
+  const info = touchedInfo(touched);
+  for (const o of owned) removeTouched(o, info, next);
   const mine = entryFor(owned, manager, 'Update', scope === 'status' ? 'status' : undefined, next.apiVersion, time);
-  for (const p of gained) mine.paths.add(p);
-  if (gained.size > 0) delete mine.fieldsV1;
-  return encode(owned);
+  if (gained.size > 0) {
+    const paths = writable(mine);
+    for (const p of gained) paths.add(p);
+  }
+  return encode(owned, list);
+}
+
+/**
+ * The main-scope leaf fields (as `fieldSet` lists them) that differ between `old` and `next`: the same result as
+ * comparing both field sets path by path, by one walk that stops at shared (identical) parts.
+ */
+function diffMain(old: KubeObject, next: KubeObject, statusSubresource: boolean, touched: Set<PathKey>, gained: Set<PathKey>): void {
+  const a = old as unknown as JsonObject;
+  const b = next as unknown as JsonObject;
+  const each = (x: JsonObject, y: JsonObject, visit: (k: string) => void) => {
+    for (const k of Object.keys(x)) visit(k);
+    for (const k of Object.keys(y)) if (x[k] === undefined) visit(k);
+  };
+  each(a, b, (k) => {
+    if (k === 'apiVersion' || k === 'kind' || (k === 'status' && statusSubresource)) return;
+    if (k === 'metadata') {
+      const am = a.metadata as JsonObject;
+      const bm = b.metadata as JsonObject;
+      each(am, bm, (mk) => {
+        if (!SYSTEM_META.has(mk)) diffLeaves(am[mk], bm[mk], pathKey(['metadata', mk]), touched, gained);
+      });
+      return;
+    }
+    diffLeaves(a[k], b[k], pathKey([k]), touched, gained);
+  });
 }
 
 const isMap = (v: unknown): v is JsonObject => isObject(v) && Object.keys(v).length > 0;
 
 /**
- * The leaf fields (as `leaves` counts them) that differ between `a` and `b` under `prefix`: every differing leaf
+ * The leaf fields (as `leaves` counts them) that differ between `a` and `b`, both at path `at`: every differing leaf
  * of either side is touched, and those `b` sets are gained. The same result as comparing both leaf sets path by
  * path, computed by one walk that stops at identical parts.
  */
-function diffLeaves(a: unknown, b: unknown, prefix: string[], touched: Set<PathKey>, gained: Set<PathKey>): void {
+function diffLeaves(a: unknown, b: unknown, at: PathKey, touched: Set<PathKey>, gained: Set<PathKey>): void {
   if (a === b) return;
   if (isMap(a) && isMap(b)) {
-    for (const k of Object.keys(a)) if (a[k] !== undefined) diffLeaves(a[k], b[k], [...prefix, k], touched, gained);
-    for (const k of Object.keys(b)) if (b[k] !== undefined && a[k] === undefined) diffLeaves(undefined, b[k], [...prefix, k], touched, gained);
+    for (const k of Object.keys(a)) if (a[k] !== undefined) diffLeaves(a[k], b[k], at + SEP + k, touched, gained);
+    for (const k of Object.keys(b)) if (b[k] !== undefined && a[k] === undefined) diffLeaves(undefined, b[k], at + SEP + k, touched, gained);
     return;
   }
   if (deepEqual(a, b)) return;
-  if (a !== undefined) {
-    const was = new Set<PathKey>();
-    leaves(a, prefix, was);
-    for (const p of was) touched.add(p);
-  }
+  if (a !== undefined) leaves(a, at, touched);
   if (b !== undefined) {
-    const now = new Set<PathKey>();
-    leaves(b, prefix, now);
-    for (const p of now) {
-      touched.add(p);
-      gained.add(p);
-    }
+    leaves(b, at, touched);
+    leaves(b, at, gained);
   }
 }
 
@@ -299,8 +403,8 @@ export function mergeApply(current: KubeObject, cfg: KubeObject, manager: string
   }
   if (conflicts.length > 0 && !force) return { conflicts };
   for (const [o, d] of drop) {
-    for (const q of d) o.paths.delete(q);
-    delete o.fieldsV1;
+    const paths = writable(o);
+    for (const q of d) paths.delete(q);
   }
 
   const next = copy(current);
@@ -331,8 +435,7 @@ export function mergeApply(current: KubeObject, cfg: KubeObject, manager: string
   }
   const mine = entryFor(owned, manager, 'Apply', undefined, cfg.apiVersion, time);
   mine.paths = wanted;
-  delete mine.fieldsV1;
-  next.metadata.managedFields = encode(owned);
+  next.metadata.managedFields = encode(owned, current.metadata.managedFields);
   return { object: next, conflicts };
 }
 

@@ -60,6 +60,59 @@ export function copyJson<T>(v: T): T {
 }
 
 /**
+ * As `plainJson`, where `prev` is a frozen, stored value at the same place: a part that comes out deep-equal to
+ * `prev`'s (keys in the same order) is `prev`'s own, and `prev` itself (handed back by the caller) is not copied.
+ */
+function plainJsonSharing(v: unknown, prev: unknown, depth: number): unknown {
+  if (typeof prev !== 'object' || prev === null || !Object.isFrozen(prev) || typeof v !== 'object' || v === null) return plainJson(v, depth);
+  if (v === prev) return prev;
+  if (depth > PLAIN_DEPTH_MAX) throw NOT_PLAIN;
+  if (Array.isArray(v)) {
+    if (!Array.isArray(prev)) return plainJson(v, depth);
+    const a = new Array(v.length);
+    let same = v.length === prev.length;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      const c = x === undefined || typeof x === 'function' || typeof x === 'symbol' ? null : plainJsonSharing(x, prev[i], depth + 1);
+      a[i] = c;
+      if (c !== prev[i]) same = false;
+    }
+    return same ? prev : a;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') throw NOT_PLAIN;
+  if (Array.isArray(prev)) return plainJson(v, depth);
+  const p = prev as Record<string, unknown>;
+  const prevKeys = Object.keys(p);
+  const out: Record<string, unknown> = {};
+  let same = true;
+  let i = 0;
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    if (k === '__proto__') throw NOT_PLAIN;
+    const c = plainJsonSharing(x, p[k], depth + 1);
+    out[k] = c;
+    if (prevKeys[i++] !== k || c !== p[k]) same = false;
+  }
+  return same && i === prevKeys.length ? prev : out;
+}
+
+/**
+ * `copyJson(v)` for a value that will replace `prev` (a frozen, stored value): the parts equal to `prev`'s are
+ * `prev`'s own instead of copies (see `shareEqual`). The same content as `copyJson(v)`.
+ */
+export function copyJsonSharing<T>(v: T, prev: unknown): T {
+  if (v === undefined) return v;
+  try {
+    return plainJsonSharing(v, prev, 0) as T;
+  } catch (e) {
+    if (e !== NOT_PLAIN) throw e;
+    return shareEqual(JSON.parse(JSON.stringify(v)) as T, prev);
+  }
+}
+
+/**
  * Freezes a value and everything in it, in place, skipping parts already frozen (a stored object shares frozen
  * parts with the version before it). The store freezes what it stores, so it can hand the same object to every
  * internal reader and watcher; a reader that tried to change it would throw (ES modules run in strict mode).
@@ -70,6 +123,46 @@ export function deepFreeze<T>(v: T): T {
   if (Array.isArray(v)) for (const x of v) deepFreeze(x);
   else for (const k in v) deepFreeze((v as Record<string, unknown>)[k]);
   return v;
+}
+
+/**
+ * `next` with its parts that are deep-equal to the same parts of `prev` (a frozen, stored object), keys in the
+ * same order, replaced by those of `prev`, in place where `next` is writable; `prev` itself when all of it is.
+ * The content is unchanged; a new version then shares its unchanged parts with the old one (cheaper to freeze,
+ * compare and diff).
+ */
+export function shareEqual<T>(next: T, prev: unknown): T {
+  if (next === prev || typeof next !== 'object' || next === null || typeof prev !== 'object' || prev === null || !Object.isFrozen(prev)) return next;
+  if (Array.isArray(next) !== Array.isArray(prev)) return next;
+  const writable = !Object.isFrozen(next);
+  let same = true;
+  if (Array.isArray(next)) {
+    const p = prev as unknown[];
+    if (next.length !== p.length) same = false;
+    for (let i = 0; i < next.length; i++) {
+      const v = next[i];
+      const s = i < p.length ? shareEqual(v, p[i]) : v;
+      if (s !== p[i]) same = false;
+      if (s !== v && writable) next[i] = s;
+    }
+  } else {
+    const n = next as Record<string, unknown>;
+    const p = prev as Record<string, unknown>;
+    const keys = Object.keys(p);
+    let i = 0;
+    for (const k in n) {
+      const v = n[k];
+      if (v === undefined || keys[i++] !== k) {
+        same = false;
+        if (v === undefined) continue;
+      }
+      const s = shareEqual(v, p[k]);
+      if (s !== p[k]) same = false;
+      if (s !== v && writable) n[k] = s;
+    }
+    if (i !== keys.length) same = false;
+  }
+  return same ? (prev as T) : next;
 }
 
 /** A deep copy of JSON data the store already holds (several times faster than a JSON round trip). */
@@ -112,15 +205,24 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 
 /** Deep equality of two objects, leaving out some top-level keys (`metadata`, `status`). */
 export function equalExcept(a: Record<string, unknown>, b: Record<string, unknown>, skip: ReadonlySet<string>): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of keys) if (!skip.has(k) && !deepEqual(a[k], b[k])) return false;
+  for (const k in a) if (!skip.has(k) && !deepEqual(a[k], b[k])) return false;
+  for (const k in b) if (!skip.has(k) && !Object.hasOwn(a, k) && !deepEqual(a[k], b[k])) return false;
   return true;
 }
 
+/** The last second formatted: the store stamps many writes within the same second. */
+const lastIso = { s: NaN, text: '' };
+
 /** Milliseconds to an RFC 3339 timestamp with second precision, as Kubernetes writes them. */
 export function isoSeconds(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const s = Math.floor(ms / 1000);
+  if (s !== lastIso.s) {
+    lastIso.s = s;
+    lastIso.text = new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return lastIso.text;
 }
+
 
 /** FNV-1a, 32 bits, as 8 hex digits. */
 export function fnv1aHex(text: string): string {

@@ -89,6 +89,8 @@ export function crdCauses(crd: KubeObject): FieldCause[] {
 /** The ResourceRegistry of one simulated API server. */
 export class SimResourceRegistry implements ResourceRegistry {
   private readonly byGvk = new Map<string, ResourceType>();
+  /** The same types by group, then version, then kind: a lookup without building a key string. */
+  private readonly byParts = new Map<string, Map<string, Map<string, ResourceType>>>();
   private readonly byPluralKey = new Map<string, ResourceType>();
   private readonly crds = new Map<string, { crd: KubeObject; types: ResourceType[] }>();
 
@@ -98,11 +100,17 @@ export class SimResourceRegistry implements ResourceRegistry {
 
   private add(t: ResourceType): void {
     this.byGvk.set(gvkKey(t.group, t.version, t.kind), t);
+    let byVersion = this.byParts.get(t.group);
+    if (!byVersion) this.byParts.set(t.group, (byVersion = new Map()));
+    let byKind = byVersion.get(t.version);
+    if (!byKind) byVersion.set(t.version, (byKind = new Map()));
+    byKind.set(t.kind, t);
     this.byPluralKey.set(gvkKey(t.group, t.version, t.plural), t);
   }
 
   private remove(t: ResourceType): void {
     this.byGvk.delete(gvkKey(t.group, t.version, t.kind));
+    this.byParts.get(t.group)?.get(t.version)?.delete(t.kind);
     this.byPluralKey.delete(gvkKey(t.group, t.version, t.plural));
   }
 
@@ -155,7 +163,7 @@ export class SimResourceRegistry implements ResourceRegistry {
   }
 
   lookup(gvk: GVK): ResourceType | undefined {
-    return this.byGvk.get(gvkKey(gvk.group, gvk.version, gvk.kind));
+    return this.byParts.get(gvk.group)?.get(gvk.version)?.get(gvk.kind);
   }
 
   byPlural(group: string, version: string, plural: string): ResourceType | undefined {

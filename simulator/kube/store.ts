@@ -5,7 +5,6 @@
 // parts of the old one), so the watch history, the store's listeners, watchers and the read-only reads (`peek`,
 // `peekList`) all share them without copying; `get`, `list` and the writes' results are copies the caller may change.
 import jsonpatch from 'fast-json-patch';
-import mergePatchLib from 'json-merge-patch';
 import { apiVersionOf, gvkOf, type ApplyOpts, type DeleteOpts, type GVK, type KubeObject, type ListOpts, type ObjectList, type ObjectRef, type WatchEvent, type WatchOpts, type WriteOpts } from '../../drivers/cluster/cluster.port.ts';
 import type { JsonObject } from '../../drivers/json.ts';
 import {
@@ -26,10 +25,10 @@ import { applyBuiltinDefaults, builtinCauses, prepareForCreate } from './builtin
 import { EVERYTHING, parseLabelSelector, type LabelSelector } from './label-selector.ts';
 import { appliedFields, conflictMessage, mergeApply, recordUpdate, showPath, type Scope } from './managed-fields.ts';
 import { metadataCauses } from './metadata.ts';
-import { copy, copyJson, deepEqual, deepFreeze, deterministicUid, equalExcept, isObject, isoSeconds, nameSuffix } from './object-util.ts';
+import { copy, copyJson, copyJsonSharing, deepFreeze, deterministicUid, equalExcept, isObject, isoSeconds, nameSuffix, shareEqual } from './object-util.ts';
 import { isCrdObject, storageKey } from './registry.ts';
 import type { KubeStore, ResourceRegistry, ResourceType, StoreChange } from './store.types.ts';
-import { applySchema } from './validation.ts';
+import { applySchema, applyStatusSchema } from './validation.ts';
 import { EventHistory, type HistoryEntry } from './watch-history.ts';
 
 export interface SimKubeStoreOptions {
@@ -73,19 +72,70 @@ interface UpdateOptions {
 const DEFAULT_MANAGER = 'unknown';
 const SKIP_MAIN = new Set(['apiVersion', 'kind', 'metadata']);
 const SKIP_MAIN_AND_STATUS = new Set(['apiVersion', 'kind', 'metadata', 'status']);
+const METADATA = new Set(['metadata']);
+const MANAGED_AND_RV = new Set(['managedFields', 'resourceVersion']);
+const TIME = new Set(['time']);
+/** What a built-in kind's object passed (its rules are code, the same for every object of the kind). */
+const BUILTIN_RULES = Object.freeze({});
+
+const storageKeys = new WeakMap<ResourceType, string>();
+const apiVersions = new WeakMap<ResourceType, string>();
+
+/** The storage key of a type, worked out once per type (every read and write needs it). */
+function keyOf(t: ResourceType): string {
+  let k = storageKeys.get(t);
+  if (k === undefined) storageKeys.set(t, (k = storageKey(t)));
+  return k;
+}
+
+/** The apiVersion of a type, worked out once per type (every read needs it). */
+function versionOf(t: ResourceType): string {
+  let v = apiVersions.get(t);
+  if (v === undefined) apiVersions.set(t, (v = apiVersionOf(t)));
+  return v;
+}
+
+/** Deep, frozen copies of the CRD objects registries were built from (kept as long as the CRD object lives). */
+const frozenCopies = new WeakMap<KubeObject, KubeObject>();
+
+function frozenCopy(o: KubeObject): KubeObject {
+  let c = frozenCopies.get(o);
+  if (!c) frozenCopies.set(o, (c = deepFreeze(copy(o))));
+  return c;
+}
+
+/**
+ * A JSON merge patch (RFC 7386) of a stored object, with the same result as json-merge-patch's `apply` on a deep
+ * copy of it (key order and its refusal of prototype keys included), except that the parts the patch leaves alone
+ * are the stored (frozen) ones: only the objects on the patch's paths are new. `patch` is the caller's copy.
+ */
+function mergeSharing(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out: JsonObject = isObject(target) ? { ...target } : {};
+  const p = patch as JsonObject;
+  for (const key of Object.keys(p)) {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') return out;
+    if (p[key] === null) {
+      if (Object.hasOwn(out, key)) delete out[key];
+    } else out[key] = mergeSharing(out[key], p[key]) as JsonObject[string];
+  }
+  return out;
+}
 
 /** Two objects equal but for managedFields times: a write that changes nothing stores nothing, as on the server. */
 function sameObject(a: KubeObject, b: KubeObject): boolean {
-  const strip = (o: KubeObject) => {
-    const metadata: JsonObject = { ...(o.metadata as unknown as JsonObject) };
-    delete metadata.managedFields;
-    delete metadata.resourceVersion;
-    return { ...o, metadata };
-  };
-  if (!deepEqual(strip(a), strip(b))) return false;
-  const fa = (a.metadata.managedFields ?? []).map((e) => ({ ...e, time: undefined }));
-  const fb = (b.metadata.managedFields ?? []).map((e) => ({ ...e, time: undefined }));
-  return deepEqual(fa, fb);
+  const ao = a as unknown as JsonObject;
+  const bo = b as unknown as JsonObject;
+  if (!equalExcept(ao, bo, METADATA)) return false;
+  const am = a.metadata as unknown as JsonObject;
+  const bm = b.metadata as unknown as JsonObject;
+  if (!equalExcept(am, bm, MANAGED_AND_RV)) return false;
+  const fa = a.metadata.managedFields ?? [];
+  const fb = b.metadata.managedFields ?? [];
+  if (fa === fb) return true;
+  if (fa.length !== fb.length) return false;
+  for (let i = 0; i < fa.length; i++) if (fa[i] !== fb[i] && !(isObject(fa[i]) && isObject(fb[i]) && equalExcept(fa[i], fb[i], TIME))) return false;
+  return true;
 }
 
 export class SimKubeStore implements KubeStore {
@@ -103,6 +153,8 @@ export class SimKubeStore implements KubeStore {
   /** Every change up to here has been shown to every watcher and listener. */
   private deliveredRv = 1;
   private readonly historyCapacity: number;
+  /** Stored objects and the rules they passed when written: their CRD version's schema, or BUILTIN_RULES. */
+  private readonly passed = new WeakMap<KubeObject, object>();
 
   constructor(
     readonly cluster: string,
@@ -116,7 +168,9 @@ export class SimKubeStore implements KubeStore {
     const known = (registry as Partial<{ crdObjects(): KubeObject[] }>).crdObjects?.() ?? [];
     for (const crd of known) {
       const t = this.typeOf(gvkOf(crd), 'kube.create');
-      this.commitCreate(t, copy(crd), { op: 'kube.create', scope: 'main', manager: DEFAULT_MANAGER, managedFields: [] }, false);
+      // Every world's servers store the same CRDs: their unchanging parts are copied and frozen once, then shared.
+      const base = frozenCopy(crd);
+      this.insert(t, { ...base, metadata: { ...base.metadata } }, { op: 'kube.create', scope: 'main', manager: DEFAULT_MANAGER, managedFields: [] }, false);
     }
   }
 
@@ -146,7 +200,7 @@ export class SimKubeStore implements KubeStore {
   peekList(gvk: GVK, opts: Omit<ListOpts, 'log' | 'signal'> = {}): { items: Array<Readonly<KubeObject>>; resourceVersion: string } {
     const t = this.typeOf(gvk, 'kube.list');
     const selector = parseLabelSelector(opts.labelSelector, 'kube.list');
-    const byNs = this.objects.get(storageKey(t));
+    const byNs = this.objects.get(keyOf(t));
     const items: KubeObject[] = [];
     if (byNs) {
       const namespaces = t.namespaced && opts.namespace ? [opts.namespace] : [...byNs.keys()].sort();
@@ -200,6 +254,11 @@ export class SimKubeStore implements KubeStore {
     if (!t.statusSubresource) throw unknownResource(op, `${t.plural}/status`);
     this.placeNamespace(t, input);
     const cur = this.mustGet(t, input.metadata.namespace, input.metadata.name, op);
+    // The status is copied now that the stored one is known: the parts that did not change are not copied but shared.
+    if (obj.status !== undefined) {
+      const status = copyJsonSharing(obj.status, cur.status);
+      if (status !== undefined) input.status = status;
+    }
     const rv = input.metadata.resourceVersion;
     if (rv !== undefined && rv !== '' && rv !== cur.metadata.resourceVersion) throw conflict(op, t, input.metadata.name);
     return this.commitUpdate(t, cur, input, { op, scope: 'status', manager: DEFAULT_MANAGER });
@@ -374,7 +433,7 @@ export class SimKubeStore implements KubeStore {
   }
 
   private stored(t: ResourceType, ns: string, name: string): KubeObject | undefined {
-    return this.objects.get(storageKey(t))?.get(ns)?.get(name);
+    return this.objects.get(keyOf(t))?.get(ns)?.get(name);
   }
 
   private mustGet(t: ResourceType, ns: string | undefined, name: string, op: string): KubeObject {
@@ -399,8 +458,9 @@ export class SimKubeStore implements KubeStore {
   }
 
   /**
-   * What a status write reads of its request body: the checks `body` makes, but only the object's identity, its
-   * resourceVersion and its status are copied (a status write ignores the rest, so copying it would be waste).
+   * What a status write reads of its request body: the checks `body` makes, but only the object's identity and its
+   * resourceVersion are copied (a status write ignores the rest, so copying it would be waste; the caller copies
+   * the status once it has the stored object).
    */
   private statusBody(obj: KubeObject, op: string): KubeObject {
     if (!isObject(obj)) throw badRequest(op, 'the request body must be a JSON object');
@@ -409,17 +469,14 @@ export class SimKubeStore implements KubeStore {
     if (typeof head.apiVersion !== 'string' || head.apiVersion === '') throw badRequest(op, `Object 'apiVersion' is missing in '${JSON.stringify(obj)}'`);
     const m = isObject(obj.metadata) ? (obj.metadata as unknown as JsonObject) : undefined;
     const metadata = copyJson({ name: m ? m.name : '', namespace: m?.namespace, resourceVersion: m?.resourceVersion }) as unknown as KubeObject['metadata'];
-    const input: KubeObject = { apiVersion: head.apiVersion as string, kind: head.kind as string, metadata };
-    if (obj.status !== undefined) {
-      const status = copyJson(obj.status);
-      if (status !== undefined) input.status = status;
-    }
-    return input;
+    return { apiVersion: head.apiVersion as string, kind: head.kind as string, metadata };
   }
 
   private mergeInto(t: ResourceType, cur: KubeObject, patch: JsonObject, op: string): KubeObject {
     if (!isObject(patch)) throw badRequest(op, 'a JSON merge patch must be a JSON object');
-    const next = mergePatchLib.apply(copy(cur), copyJson(patch)) as KubeObject;
+    const next = mergeSharing(cur, copyJson(patch)) as KubeObject;
+    // The store sets metadata fields on the result: its metadata must be its own.
+    if (isObject(next.metadata) && Object.isFrozen(next.metadata)) next.metadata = { ...next.metadata };
     this.checkPatched(t, cur, next, cur.metadata.name, op);
     return next;
   }
@@ -436,20 +493,31 @@ export class SimKubeStore implements KubeStore {
     next.kind = cur.kind;
   }
 
-  private validate(t: ResourceType, o: KubeObject, old: KubeObject | undefined): FieldCause[] {
+  private validate(t: ResourceType, o: KubeObject, old: KubeObject | undefined, statusWrite = false): FieldCause[] {
+    if (statusWrite && old && this.passed.get(old) === (t.openAPIV3Schema ?? BUILTIN_RULES)) {
+      // A status write changes status alone: its metadata and the rest are the stored object's, which passed these
+      // same rules. The built-in kinds' rules read no status; a CRD's schema checks status (and its root rules) again.
+      return t.openAPIV3Schema ? applyStatusSchema(o as unknown as JsonObject, t.openAPIV3Schema) : [];
+    }
     const causes = metadataCauses(t, o);
     if (t.openAPIV3Schema) causes.push(...applySchema(o as unknown as JsonObject, t.openAPIV3Schema));
     else causes.push(...builtinCauses(t, o, old));
     return causes;
   }
 
-  private commitCreate(t: ResourceType, o: KubeObject, u: UpdateOptions, registerCrd = true): KubeObject {
+  private commitCreate(t: ResourceType, o: KubeObject, u: UpdateOptions): KubeObject {
+    return this.out(this.insert(t, o, u, true), t);
+  }
+
+  /** Creates an object; returns the stored object itself (frozen). */
+  private insert(t: ResourceType, o: KubeObject, u: UpdateOptions, registerCrd: boolean): KubeObject {
     const m = o.metadata as unknown as JsonObject;
     for (const f of ['uid', 'resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink', 'generation', 'creationTimestamp']) delete m[f];
     prepareForCreate(t, o, this.now());
     applyBuiltinDefaults(t, o);
     const causes = this.validate(t, o, undefined);
     if (causes.length) throw invalid(u.op, t, o.metadata.name ?? '', causes);
+    this.passed.set(o, t.openAPIV3Schema ?? BUILTIN_RULES);
     o.metadata.uid = deterministicUid(this.cluster, ++this.uidCounter);
     o.metadata.creationTimestamp = isoSeconds(this.now());
     o.metadata.generation = 1;
@@ -457,7 +525,7 @@ export class SimKubeStore implements KubeStore {
     if (o.metadata.managedFields.length === 0) delete o.metadata.managedFields;
     this.put(t, o, 'ADDED', undefined);
     if (registerCrd && isCrdObject(o)) this.registry.registerCrd(o);
-    return this.out(o, t);
+    return o;
   }
 
   private commitUpdate(t: ResourceType, cur: KubeObject, input: KubeObject, u: UpdateOptions): KubeObject {
@@ -466,7 +534,9 @@ export class SimKubeStore implements KubeStore {
     if (u.scope === 'status') {
       // A status write changes status alone: everything else is the stored object's.
       next = { ...cur, metadata: { ...cur.metadata } };
-      if (input.status !== undefined) next.status = input.status;
+      // Parts of the new status equal to the stored one's become the stored (frozen) parts, before validation: a
+      // CRD's schema then normalizes only what changed (see applyStatusSchema).
+      if (input.status !== undefined) next.status = shareEqual(input.status, cur.status);
       else delete next.status;
     } else {
       next = input;
@@ -488,8 +558,10 @@ export class SimKubeStore implements KubeStore {
         if (added.length) extra.push(cause.forbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`));
       }
     }
-    const causes = [...extra, ...this.validate(t, next, cur)];
+    const causes = [...extra, ...this.validate(t, next, cur, u.scope === 'status')];
     if (causes.length) throw invalid(u.op, t, cur.metadata.name, causes);
+    this.passed.set(next, t.openAPIV3Schema ?? BUILTIN_RULES);
+    if (u.scope === 'main') this.shareUnchanged(next, cur);
     if (u.scope === 'main' && !equalExcept(cur, next, t.statusSubresource ? SKIP_MAIN_AND_STATUS : SKIP_MAIN)) {
       next.metadata.generation = (cur.metadata.generation ?? 1) + 1;
     }
@@ -501,6 +573,19 @@ export class SimKubeStore implements KubeStore {
     if (u.scope === 'main' && isCrdObject(next)) this.registry.registerCrd(next);
     if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) this.remove(t, next);
     return this.out(next, t);
+  }
+
+  /**
+   * Replaces the parts of a new version equal to the stored version's by the stored (frozen) ones: the same content,
+   * cheaper to freeze, diff and compare, and shared in memory as the store shares unchanged parts everywhere.
+   */
+  private shareUnchanged(next: KubeObject, cur: KubeObject): void {
+    const n = next as unknown as JsonObject;
+    const c = cur as unknown as JsonObject;
+    for (const k of Object.keys(n)) if (k !== 'metadata' && n[k] !== undefined) n[k] = shareEqual(n[k], c[k]);
+    const nm = n.metadata as JsonObject;
+    const cm = c.metadata as JsonObject;
+    for (const k of Object.keys(nm)) if (k !== 'managedFields' && k !== 'resourceVersion' && nm[k] !== undefined) nm[k] = shareEqual(nm[k], cm[k]);
   }
 
   /** Deletes for good: a DELETED change carrying the last state at a new resourceVersion. */
@@ -528,7 +613,7 @@ export class SimKubeStore implements KubeStore {
     this.rv++;
     o.metadata.resourceVersion = String(this.rv);
     deepFreeze(o);
-    const key = storageKey(t);
+    const key = keyOf(t);
     const ns = o.metadata.namespace ?? '';
     let byNs = this.objects.get(key);
     if (!byNs) this.objects.set(key, (byNs = new Map()));
@@ -608,13 +693,13 @@ export class SimKubeStore implements KubeStore {
   /** A copy for the caller, at the version asked for (objects are stored once per group and kind). */
   private out(o: KubeObject, t: ResourceType): KubeObject {
     const c = copy(o);
-    c.apiVersion = apiVersionOf(t);
+    c.apiVersion = versionOf(t);
     return c;
   }
 
   /** The stored (frozen) object itself, at the version asked for: shared, never copied deeply. */
   private shared(o: KubeObject, t: ResourceType): KubeObject {
-    return this.sharedAt(o, apiVersionOf(t));
+    return this.sharedAt(o, versionOf(t));
   }
 
   private sharedAt(o: KubeObject, apiVersion: string): KubeObject {

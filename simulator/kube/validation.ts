@@ -55,9 +55,30 @@ function toAjv(s: JsonObject): JsonObject {
 
 interface Compiled {
   validate: ValidateFunction;
+  root: JsonObject;
+  /**
+   * The same schema with every root property but `status` (and `metadata`) accepting anything, for a status write
+   * onto an object that passed `validate` (compiled on first use); null when normalizing is not idempotent under
+   * this schema (a null default), so status writes take the full path.
+   */
+  validateStatus?: ValidateFunction | null;
 }
 
 const compiled = new WeakMap<JsonObject, Compiled>();
+
+/** Whether a value holds a null anywhere (a null default is pruned again on a second normalize). */
+function holdsNull(v: unknown): boolean {
+  if (v === null) return true;
+  if (Array.isArray(v)) return v.some(holdsNull);
+  return isObject(v) && Object.values(v).some(holdsNull);
+}
+
+function hasNullDefault(s: unknown): boolean {
+  if (Array.isArray(s)) return s.some(hasNullDefault);
+  if (!isObject(s)) return false;
+  if (s.default !== undefined && holdsNull(s.default)) return true;
+  return Object.values(s).some(hasNullDefault);
+}
 
 function compile(schema: JsonObject): Compiled {
   let c = compiled.get(schema);
@@ -65,56 +86,107 @@ function compile(schema: JsonObject): Compiled {
     const root = toAjv(schema);
     // The server validates metadata itself; the schema only says it is an object.
     root.properties = { ...(isObject(root.properties) ? root.properties : {}), metadata: { type: 'object' } };
-    c = { validate: ajv.compile(root) };
+    c = { validate: ajv.compile(root), root };
     compiled.set(schema, c);
   }
   return c;
 }
 
+function statusValidator(schema: JsonObject, c: Compiled): ValidateFunction | null {
+  if (c.validateStatus === undefined) {
+    if (hasNullDefault(schema)) c.validateStatus = null;
+    else {
+      const properties: JsonObject = {};
+      for (const [k, v] of Object.entries(c.root.properties as JsonObject)) properties[k] = k === 'status' || k === 'metadata' ? v : {};
+      c.validateStatus = ajv.compile({ ...c.root, properties });
+    }
+  }
+  return c.validateStatus;
+}
+
 const ROOT_KEPT = new Set(['apiVersion', 'kind', 'metadata']);
+
+/** What `normalize` reads of one schema node, worked out once per node. */
+interface NodeRules {
+  props?: JsonObject;
+  additional?: JsonObject;
+  keepUnknown: boolean;
+  embedded: boolean;
+  /** The properties with a default, in schema order. */
+  defaults: Array<[string, JsonObject]>;
+}
+
+const nodeRules = new WeakMap<JsonObject, NodeRules>();
+
+function rulesOf(s: JsonObject): NodeRules {
+  let r = nodeRules.get(s);
+  if (!r) {
+    const props = isObject(s.properties) ? s.properties : undefined;
+    const defaults: Array<[string, JsonObject]> = [];
+    if (props) for (const [k, ps] of Object.entries(props)) if (isObject(ps) && ps.default !== undefined) defaults.push([k, ps]);
+    r = {
+      props,
+      additional: isObject(s.additionalProperties) ? s.additionalProperties : undefined,
+      keepUnknown: s['x-kubernetes-preserve-unknown-fields'] === true || s.additionalProperties === true,
+      embedded: s['x-kubernetes-embedded-resource'] === true,
+      defaults,
+    };
+    nodeRules.set(s, r);
+  }
+  return r;
+}
 
 /**
  * Structural pruning and defaulting: unknown fields dropped (unless the schema preserves them), nulls dropped where
  * the field is not nullable, missing fields with a default filled in. In place where the data is writable; a frozen
  * part (shared with the stored version before it) is copied only when it must change. Returns the result.
+ * At the root, `only` limits the work to one property; `skipFrozen` returns frozen parts as they are (for a caller
+ * whose frozen parts are all already normalized under this same schema, at the same place).
  */
-function normalize(data: Json | undefined, s: JsonObject, root: boolean): Json | undefined {
+function normalize(data: Json | undefined, s: JsonObject, root: boolean, only?: string, skipFrozen = false): Json | undefined {
+  if (typeof data !== 'object' || data === null) return data;
+  const frozen = Object.isFrozen(data);
+  if (frozen && skipFrozen) return data;
   if (Array.isArray(data)) {
     if (!isObject(s.items)) return data;
     let out = data;
     for (let i = 0; i < data.length; i++) {
-      const n = normalize(data[i], s.items, false) as Json;
+      const n = normalize(data[i], s.items, false, undefined, skipFrozen) as Json;
       if (n === data[i]) continue;
-      if (out === data && Object.isFrozen(data)) out = [...data];
+      if (out === data && frozen) out = [...data];
       out[i] = n;
     }
     return out;
   }
-  if (!isObject(data)) return data;
+  const r = rulesOf(s);
   let out = data;
-  const writable = (): JsonObject => (out === data && Object.isFrozen(data) ? (out = { ...data }) : out);
-  const props = isObject(s.properties) ? s.properties : undefined;
-  const additional = isObject(s.additionalProperties) ? s.additionalProperties : undefined;
-  const keepUnknown = s['x-kubernetes-preserve-unknown-fields'] === true || s.additionalProperties === true;
-  const embedded = s['x-kubernetes-embedded-resource'] === true;
-  for (const k of Object.keys(data)) {
-    if ((root || embedded) && ROOT_KEPT.has(k)) continue;
-    const ps = props && isObject(props[k]) ? (props[k] as JsonObject) : additional;
+  const keys = only === undefined ? Object.keys(data) : only in data ? [only] : [];
+  for (const k of keys) {
+    if ((root || r.embedded) && ROOT_KEPT.has(k)) continue;
+    const ps = r.props && isObject(r.props[k]) ? (r.props[k] as JsonObject) : r.additional;
     if (!ps) {
-      if (!keepUnknown) delete writable()[k];
+      if (!r.keepUnknown) {
+        if (out === data && frozen) out = { ...data };
+        delete out[k];
+      }
       continue;
     }
     if (data[k] === null && ps.nullable !== true) {
-      delete writable()[k];
+      if (out === data && frozen) out = { ...data };
+      delete out[k];
       continue;
     }
-    const n = normalize(data[k], ps, false);
-    if (n !== data[k]) writable()[k] = n as Json;
-  }
-  if (props) {
-    for (const [k, ps] of Object.entries(props)) {
-      if (isObject(ps) && ps.default !== undefined && out[k] === undefined) writable()[k] = normalize(copy(ps.default), ps, false) as Json;
+    const n = normalize(data[k], ps, false, undefined, skipFrozen);
+    if (n !== data[k]) {
+      if (out === data && frozen) out = { ...data };
+      out[k] = n as Json;
     }
+  }
+  for (const [k, ps] of r.defaults) {
+    if (only !== undefined && k !== only) continue;
+    if (out[k] !== undefined) continue;
+    if (out === data && frozen) out = { ...data };
+    out[k] = normalize(copy(ps.default), ps, false) as Json;
   }
   return out;
 }
@@ -196,6 +268,28 @@ export function applySchema(obj: JsonObject, schema: JsonObject): FieldCause[] {
   normalize(obj, schema, true);
   const { validate } = compile(schema);
   if (validate(obj)) return [];
+  return causesOf(validate, obj);
+}
+
+/**
+ * As `applySchema`, for an object that differs only in `status` from one that `applySchema` accepted under this
+ * same schema (a status write), and whose frozen parts are that object's own, at the same place: normalizing them
+ * again would change nothing, and the other properties are known valid, so only the rest of status is normalized
+ * and only status is checked (root-level rules still see the whole object). The result is the same as
+ * `applySchema`'s; an invalid object gets the full validator's errors.
+ */
+export function applyStatusSchema(obj: JsonObject, schema: JsonObject): FieldCause[] {
+  const c = compile(schema);
+  const validateStatus = statusValidator(schema, c);
+  if (!validateStatus) return applySchema(obj, schema);
+  if (Object.isFrozen(obj)) throw new TypeError('applyStatusSchema: the object must be writable (it is normalized in place)');
+  normalize(obj, schema, true, 'status', true);
+  if (validateStatus(obj)) return [];
+  // The status validator accepts whatever the full one does: this fails too, and its errors are the ones to report.
+  return c.validate(obj) ? [] : causesOf(c.validate, obj);
+}
+
+function causesOf(validate: ValidateFunction, obj: JsonObject): FieldCause[] {
   const seen = new Set<string>();
   const out: FieldCause[] = [];
   const errors = (validate.errors ?? []).filter((e) => !inBranch(e.schemaPath));
