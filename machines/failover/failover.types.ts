@@ -58,7 +58,7 @@ export const DEFAULT_FAILOVER_POLICY: FailoverPolicy = {
   backoffMaxMs: 30_000,
   waitTimeoutMs: 120_000,
   handoffTimeoutMs: 10 * 60_000,
-  concurrencyMax: 16,
+  concurrencyMax: 64,
   leaseLossMax: 20,
 };
 

@@ -6,6 +6,7 @@ import type { ClockPort } from '../../drivers/clock/clock.port.ts';
 import type { ClusterPort } from '../../drivers/cluster/cluster.port.ts';
 import { DriverError } from '../../drivers/errors.ts';
 import type { GlobalStatePort } from '../../drivers/globalstate/globalstate.port.ts';
+import { DEFAULT_FAILOVER_POLICY } from '../../machines/failover/failover.types.ts';
 import { rejoinMachine, type OwnershipView, type RejoinStepInput } from '../../machines/failover/rejoin.machine.ts';
 import { ResourceOps, type OpsOptions } from './resource-ops.ts';
 import { stampAt } from './stamp.ts';
@@ -28,7 +29,7 @@ export function wireRejoin(raw: RejoinDeps) {
     token: input.fencingToken,
     log: log(input.groupId),
     signal,
-    concurrencyMax: deps.concurrencyMax ?? 16,
+    concurrencyMax: deps.concurrencyMax ?? DEFAULT_FAILOVER_POLICY.concurrencyMax,
     waitTimeoutMs: input.waitTimeoutMs,
     attemptMax: input.attemptMax,
     backoffBaseMs: input.backoffBaseMs,
