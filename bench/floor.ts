@@ -2,6 +2,7 @@
 // sides, one workload chart per workload and one replication chart per volume, as the wiring runs them) with
 // no-op drivers, every actor provided to resolve at once, in zero virtual time. The ratio floor / simulator says how
 // much the simulated world (stores, controllers, latencies, faults, invariants, persistence) costs on top.
+import { setMaxListeners } from 'node:events';
 import { createActor, fromPromise } from 'xstate';
 import { failoverMachine } from '../machines/failover/failover.machine.ts';
 import type { FailoverInput, FailoverRequest, FailoverRole, ReachabilityOutput, StepInput, StepOutput } from '../machines/failover/failover.types.ts';
@@ -55,6 +56,7 @@ const step = (extra: (input: StepInput) => Partial<StepOutput> = () => ({})) =>
 function workloadStep(order: Array<{ kinds: Array<'Deployment' | 'StatefulSet'>; wait: (input: StepInput) => boolean; zero: boolean }>) {
   return fromPromise<StepOutput, StepInput>(async ({ input, signal }) => {
     const g = input.request.group;
+    setMaxListeners(g.workloads.length + 8, signal); // as the wiring does: one abort listener per child chart
     for (const phase of order) {
       const items = scalables(g).filter((w) => phase.kinds.includes(w.kind));
       await mapLimit(items, input.policy.concurrencyMax, (w) =>
@@ -84,6 +86,7 @@ function volumeStep(desired: 'primary' | 'secondary') {
   return fromPromise<StepOutput, StepInput>(async ({ input, signal }) => {
     const g = input.request.group;
     const mode = input.request.mode === 'CONSISTENCY' && input.request.type === 'planned' ? 'safe' : 'fast';
+    setMaxListeners(volumesOf(g).length + 8, signal); // as the wiring does: one abort listener per child chart
     await mapLimit(volumesOf(g), input.policy.concurrencyMax, (name) =>
       runToCompletion(
         noopReplication,

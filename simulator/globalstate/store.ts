@@ -292,6 +292,16 @@ export class SimGlobalStateStore {
     return jsonClone(this.tokens.get(groupId) ?? []);
   }
 
+  /** How many entries fencingTokenLog(groupId) holds, without copying them (for checkers that poll the log). */
+  fencingTokenCount(groupId: string): number {
+    return this.tokens.get(groupId)?.length ?? 0;
+  }
+
+  /** How many guarded writes of every group were logged so far: unchanged means guardedWrites() is unchanged too. */
+  guardedWriteCount(): number {
+    return this.writes.length;
+  }
+
   /** Every guarded write (and unguarded transfer), applied or refused, in arrival order; all groups when omitted. */
   guardedWrites(groupId?: string): GuardedWrite[] {
     return jsonClone(groupId === undefined ? this.writes : this.writes.filter((w) => w.groupId === groupId));

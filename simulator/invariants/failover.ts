@@ -13,6 +13,7 @@ import {
   type FailoverStatus,
 } from '../../machines/failover/failover.status.ts';
 import type { FailoverRequest } from '../../machines/failover/failover.types.ts';
+import { failoverStatusOf } from '../../src/runtime/failover-host.ts';
 import { FENCING_TOKEN_ANNOTATION } from '../../src/wire/fenced-write.ts';
 import type { SimKernel } from '../kernel.ts';
 import type { ScenarioGroup } from '../scenario.ts';
@@ -46,6 +47,17 @@ export interface SideView {
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet']);
 
 /**
+ * Whether an active snapshot declares the dual-primary or the source-fenced window. A live snapshot carries its
+ * tags (the same set tagsOf resolves through the chart for a persisted one), so it is read without resolving the
+ * state again; a persisted one goes through the status helpers.
+ */
+export function windowOpen(snapshot: FailoverSnapshotLike): boolean {
+  const tags = (snapshot as { tags?: unknown }).tags;
+  if (tags instanceof Set) return tags.has('dualPrimaryWindow') || tags.has('sourceFenced');
+  return dualPrimaryWindowOpen(snapshot) || sourceFencedWindowOpen(snapshot);
+}
+
+/**
  * The failover's invariants over one world. The runner calls `observe` for every new snapshot of either side's
  * actor, `install` once before time starts, and reads `ended` views at the end for the eventual checks.
  */
@@ -71,6 +83,8 @@ export class FailoverInvariants {
   // global-state logs (append-only): how far they were checked
   private tokensChecked = 0;
   private writesChecked = 0;
+  /** guardedWriteCount() (all groups) when the writes were last checked: unchanged, nothing new to check. */
+  private writesSeen = -1;
   private lastToken = Number.NEGATIVE_INFINITY;
   // persisted progression, per cluster
   private readonly persisted = new Map<string, { order: number; phase: FailoverStatus['phase']; where: string }>();
@@ -128,7 +142,7 @@ export class FailoverInvariants {
     const order = progressionOrder(snapshot);
     const cur = this.furthest.get(cluster);
     if (!cur || order >= cur.order) {
-      this.furthest.set(cluster, { order, window: snapshot.status === 'active' && (dualPrimaryWindowOpen(snapshot) || sourceFencedWindowOpen(snapshot)) });
+      this.furthest.set(cluster, { order, window: snapshot.status === 'active' && windowOpen(snapshot) });
     }
     this.checkGlobalLogs();
   }
@@ -136,14 +150,20 @@ export class FailoverInvariants {
   /** Checks the append-only global-state logs (token issues, guarded writes) from where the last check stopped. */
   checkGlobalLogs(): void {
     const gs = this.world.globalState;
-    const tokens = gs.fencingTokenLog(this.groupId);
-    for (; this.tokensChecked < tokens.length; this.tokensChecked++) {
-      const t = tokens[this.tokensChecked];
-      if (t.fencingToken <= this.lastToken) {
-        this.violate(INV.tokensGrow, `fencing token ${t.fencingToken} issued by ${t.cause} (${t.by}) at T+${t.atMs - this.kernel.startMs}ms after token ${this.lastToken}`);
+    // The logs are append-only: copy them (below) only when they grew since the last check.
+    if (gs.fencingTokenCount(this.groupId) > this.tokensChecked) {
+      const tokens = gs.fencingTokenLog(this.groupId);
+      for (; this.tokensChecked < tokens.length; this.tokensChecked++) {
+        const t = tokens[this.tokensChecked];
+        if (t.fencingToken <= this.lastToken) {
+          this.violate(INV.tokensGrow, `fencing token ${t.fencingToken} issued by ${t.cause} (${t.by}) at T+${t.atMs - this.kernel.startMs}ms after token ${this.lastToken}`);
+        }
+        this.lastToken = Math.max(this.lastToken, t.fencingToken);
       }
-      this.lastToken = Math.max(this.lastToken, t.fencingToken);
     }
+    const writeCount = gs.guardedWriteCount();
+    if (writeCount === this.writesSeen) return;
+    this.writesSeen = writeCount;
     const writes = gs.guardedWrites(this.groupId);
     for (; this.writesChecked < writes.length; this.writesChecked++) {
       const w = writes[this.writesChecked];
@@ -213,9 +233,9 @@ export class FailoverInvariants {
   private onCommit(cluster: string, c: SnapshotCommit): void {
     if (c.key !== this.request.failoverId || c.type !== 'saved' || !c.value) return;
     const snap = c.value.snapshot as FailoverSnapshotLike;
-    let status: FailoverStatus;
+    let status: Readonly<FailoverStatus>;
     try {
-      status = deriveFailoverStatus(snap);
+      status = failoverStatusOf(snap);
     } catch (e) {
       this.violate(INV.progressionMonotonic, `deriveFailoverStatus failed on ${cluster}'s persisted snapshot (revision ${c.revision}): ${(e as Error).message}`);
       return;

@@ -74,6 +74,8 @@ export interface OperatorHostOptions<TStatus> {
   deriveStatus(snapshot: AnyMachineSnapshot): TStatus;
   /** A short description of a status for trace lines (phase, progression). */
   describeStatus?(status: TStatus): TraceFields;
+  /** The trace fields of a new snapshot; by default describeStatus(deriveStatus(snapshot)). */
+  describeSnapshot?(snapshot: AnyMachineSnapshot): TraceFields;
   log: Logger;
   /** Trace lines (the simulator's trace); deterministic fields only. */
   trace?(event: string, fields: TraceFields): void;
@@ -354,15 +356,20 @@ export class OperatorHost<TStatus = unknown> {
     m.lastValue = value;
     this.transitions++;
     if (stateChanged || snap.status === 'done') {
-      const status = this.opts.deriveStatus(snap);
-      const fields = this.opts.describeStatus?.(status) ?? {};
+      const fields = this.describe(snap);
       this.trace('failover.state', { cluster: this.cluster, failover: m.failoverId, state: value, ...fields, ...(snap.status === 'done' ? { done: true } : {}) });
-      this.opts.log.info({ failoverId: m.failoverId, state: value, ...fields }, 'Entered state');
+      if (this.opts.log.isLevelEnabled('info')) this.opts.log.info({ failoverId: m.failoverId, state: value, ...fields }, 'Entered state');
     }
     if (snap.status === 'done') m.done = true;
     m.dirty = true;
     if (!m.persisting) void this.persist(m, life);
     this.opts.onSnapshot?.({ cluster: this.cluster, failoverId: m.failoverId, snapshot: snap, hostTransition: this.transitions, stateChanged });
+  }
+
+  private describe(snap: AnyMachineSnapshot): TraceFields {
+    if (this.opts.describeSnapshot) return this.opts.describeSnapshot(snap);
+    const status = this.opts.deriveStatus(snap);
+    return this.opts.describeStatus?.(status) ?? {};
   }
 
   private onError(m: Managed, err: unknown, life: number): void {

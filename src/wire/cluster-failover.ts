@@ -29,7 +29,10 @@ export function wireFailover(deps: FailoverDeps) {
     actors: { ...globalStateSteps(w), ...clusterSteps(w), waitUntil },
     actions: {
       enteredState: ({ context }: { context: FailoverContext }, params: EnteredStateParams) => {
-        w.logFor(context).info(
+        const log = w.logFor(context);
+        // Every transition passes here: build the line only when it is written.
+        if (!log.isLevelEnabled('info')) return;
+        log.info(
           { state: params.path, role: context.role, progression: { stageIndex: params.stageIndex, stage: params.stage, task: params.task }, attempt: context.attempt, round: context.round },
           'Entered state',
         );

@@ -34,6 +34,12 @@ export function equalitySelector(selector: string): Array<[string, string]> | un
   return pairs.length ? pairs : undefined;
 }
 
+/**
+ * Why a settled wait cancels its timeout sleep. Nothing reads it (that sleep's rejection is ignored); one shared
+ * reason spares every wait the DOMException a reason-less abort() builds.
+ */
+const WAIT_SETTLED = new Error('the wait settled');
+
 function matches(obj: KubeObject, labels: ReadonlyArray<readonly [string, string]>): boolean {
   const have = obj.metadata.labels;
   return labels.every(([k, v]) => have?.[k] === v);
@@ -229,7 +235,7 @@ export class SharedWaits {
         if (done) return;
         done = true;
         feed.remove(waiter);
-        timer.abort();
+        timer.abort(WAIT_SETTLED);
         opts.signal?.removeEventListener('abort', onAbort);
         fn();
       };

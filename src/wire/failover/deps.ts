@@ -8,7 +8,7 @@ import type { ClusterPort } from '../../../drivers/cluster/cluster.port.ts';
 import { DriverError, toStepError } from '../../../drivers/errors.ts';
 import type { GlobalStatePort, GroupRecord } from '../../../drivers/globalstate/globalstate.port.ts';
 import type { RandomPort } from '../../../drivers/random/random.port.ts';
-import type { StepFailure, StepInput, StepOutput } from '../../../machines/failover/failover.types.ts';
+import { DEFAULT_FAILOVER_POLICY, type StepFailure, type StepInput, type StepOutput } from '../../../machines/failover/failover.types.ts';
 import { failoverLog } from '../../log.ts';
 import type { TaskRunner } from '../provided-once.ts';
 import { withCallRetries } from '../resilient.ts';
@@ -116,14 +116,14 @@ export class FailoverWiring {
       // One step works on up to policy.concurrencyMax resources at once, and each of them may hold a few abort
       // listeners on the step's signal at the same time (a sleep, a watch, a child chart, a call in flight): each is
       // removed when its wait ends. Node warns past 10 listeners; the real bound is known, so set it.
-      setMaxListeners(STEP_LISTENERS_PER_RESOURCE * Math.max(1, input.policy?.concurrencyMax ?? 16) + STEP_LISTENERS_BASE, signal);
+      setMaxListeners(STEP_LISTENERS_PER_RESOURCE * Math.max(1, input.policy?.concurrencyMax ?? DEFAULT_FAILOVER_POLICY.concurrencyMax) + STEP_LISTENERS_BASE, signal);
       const log = this.logFor(input);
       const startedAtMs = this.nowMs();
       try {
         if (options.guarded) await this.assertLease(input, signal, log);
         const out = await fn(input, { log, signal, token: input.proof?.fencingToken ?? 0 });
         const atMs = this.nowMs();
-        log.debug({ step: name, task: input.task, durationMs: atMs - startedAtMs, outcome: 'ok' }, 'Finished step');
+        if (log.isLevelEnabled('debug')) log.debug({ step: name, task: input.task, durationMs: atMs - startedAtMs, outcome: 'ok' }, 'Finished step');
         return { ...(out ?? {}), atMs, startedAtMs };
       } catch (e) {
         if (signal.aborted) throw e;
