@@ -83,6 +83,8 @@ export interface SimulationOptions {
   maxVirtualMs?: number;
   keepTraceLines?: boolean;
   traceSink?: (line: string) => void;
+  /** Whether the world may be cloned from a template of its scenario (default true; the same world either way). */
+  fromTemplate?: boolean;
   log?: Logger;
   /**
    * Where the operators' ports come from, given the world once it is built (before time starts). Default: the
@@ -218,6 +220,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     plan: opts.plan,
     keepTraceLines: opts.keepTraceLines ?? false,
     traceSink: opts.traceSink,
+    fromTemplate: opts.fromTemplate,
   });
   const { kernel } = world;
   const runPorts: RunPorts = opts.ports ? await opts.ports(world) : { clusterPort: (c, caller) => world.clusterPort(c, caller), globalStatePort: (caller) => world.globalStatePort(caller) };

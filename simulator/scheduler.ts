@@ -15,7 +15,7 @@ interface Entry {
 
 /** A binary min-heap on (atMs, seq): ties keep their scheduling order. */
 class EventHeap {
-  private readonly items: Entry[] = [];
+  readonly items: Entry[] = [];
   get size(): number {
     return this.items.length;
   }
@@ -95,6 +95,24 @@ function drainMicrotasksOnly(): Promise<void> {
 /** In a closed world the run loop still yields to the event loop this often (events), so the process stays responsive. */
 const YIELD_EVERY_EVENTS = 256;
 
+/** A pending event as a fork sees it: everything but the callback. */
+export interface PendingEvent {
+  readonly atMs: number;
+  readonly seq: number;
+  readonly id: TimerId;
+  readonly label: string;
+}
+
+/** What a scheduler that has not run yet holds, for another one to take over (see Scheduler.adopt). */
+export interface SchedulerState {
+  /** Every event still in the queue (cancelled ones included), in the order they were scheduled. */
+  events: PendingEvent[];
+  cancelled: TimerId[];
+  seq: number;
+  nextId: number;
+  nowMs: number;
+}
+
 export interface RunLimits {
   /** Stop before the first event later than this virtual time. */
   untilMs?: number;
@@ -156,6 +174,31 @@ export class Scheduler {
 
   after(delayMs: number, label: string, fn: () => void): TimerId {
     return this.at(this.nowMs + Math.max(0, delayMs), label, fn);
+  }
+
+  /** What this scheduler holds (before it has run): see adopt. */
+  state(): SchedulerState {
+    if (this.processed !== 0) throw new Error('Scheduler.state: the scheduler has already run');
+    const events = this.heap.items.map(({ atMs, seq, id, label }) => ({ atMs, seq, id, label })).sort((a, b) => a.seq - b.seq);
+    return { events, cancelled: [...this.cancelled], seq: this.seq, nextId: this.nextId, nowMs: this.nowMs };
+  }
+
+  /**
+   * Takes over another scheduler's pending events, as if they had been scheduled here in the same order with the
+   * same ids: `bind` gives each live event its callback here (and, optionally, another due time). This scheduler
+   * must be new (nothing scheduled, never run, same time); an event `bind` does not know is an error.
+   */
+  adopt(from: SchedulerState, bind: (e: PendingEvent) => { fn: () => void; atMs?: number } | undefined): void {
+    if (this.heap.size !== 0 || this.processed !== 0 || this.seq !== 0 || this.nowMs !== from.nowMs) throw new Error('Scheduler.adopt: this scheduler is not new');
+    const cancelled = new Set(from.cancelled);
+    for (const e of from.events) {
+      const bound = cancelled.has(e.id) ? { fn: () => {} } : bind(e);
+      if (!bound) throw new Error(`Scheduler.adopt: no callback for event ${e.id} (${e.label})`);
+      this.heap.push({ atMs: Math.max(bound.atMs ?? e.atMs, this.nowMs), seq: e.seq, id: e.id, label: e.label, fn: bound.fn });
+    }
+    for (const id of cancelled) this.cancelled.add(id);
+    this.seq = from.seq;
+    this.nextId = from.nextId;
   }
 
   cancel(id: TimerId): void {

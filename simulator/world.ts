@@ -13,15 +13,15 @@ import { SimGlobalStateStore } from './globalstate/store.ts';
 import { SimKernel } from './kernel.ts';
 import { Annotations, asNumber, findCondition } from './kube/controllers/common.ts';
 import { fluxPaused } from './kube/controllers/flux.ts';
-import { startClusterControllers, type ClusterControllers } from './kube/controllers/index.ts';
+import { forkClusterControllers, startClusterControllers, type ClusterControllers, type ControllerFork } from './kube/controllers/index.ts';
 import { fenceCidrs, fenceInEffect, FENCE_MESSAGES, FENCE_RESULT_SUCCEEDED } from './kube/controllers/networkfence.ts';
 import { VolumeReplicationLedger, type DataLossRecord } from './kube/controllers/volume-ledger.ts';
 import { vrState, type VolumeState } from './kube/controllers/volumereplication.ts';
-import { desiredReplicas } from './kube/controllers/workloads.ts';
+import { desiredReplicas, podNameStream, redrawPodName } from './kube/controllers/workloads.ts';
 import { createRegistry } from './kube/registry.ts';
 import { SimKubeStore } from './kube/store.ts';
 import type { KubeStore } from './kube/store.types.ts';
-import type { RunResult } from './scheduler.ts';
+import type { PendingEvent, RunResult, SchedulerState } from './scheduler.ts';
 import type { Scenario } from './scenario.ts';
 import {
   fluxObject,
@@ -49,6 +49,60 @@ export interface SimWorldOptions {
   traceSink?: (line: string) => void;
   /** The replication interval of every VolumeReplication (default 10 s). */
   syncIntervalMs?: number;
+  /**
+   * Whether the world may be cloned from a template of its scenario (default true): the same world, built cheaper
+   * once the scenario has been built before (see WorldTemplate). false builds every object afresh.
+   */
+  fromTemplate?: boolean;
+}
+
+/**
+ * The seed-independent part of a scenario's converged world, built once and cloned for every run: a world whose
+ * clusters are populated (stores, controllers, storage ledger), the trace lines that build wrote and the events it
+ * scheduled. A clone shares the stores' frozen objects and copies the rest; what depends on the seed is drawn again
+ * from the new world's own streams in the order a fresh build draws it (the Deployment pods' names, the replication
+ * ticks' phases). The global store is populated afresh (it is cheap). Never run, never changed after it is built.
+ */
+export interface WorldTemplate {
+  world: SimWorld;
+  lines: string[];
+  sched: SchedulerState;
+}
+
+/** Templates by CRD set, then by scenario and sync interval (least recently used dropped first); a scenario gets one the second time it is built. */
+const templates = new WeakMap<KubeObject[], Map<string, WorldTemplate | 'seen' | 'unusable'>>();
+const MAX_TEMPLATES_PER_CRD_SET = 32;
+
+function templateFor(options: SimWorldOptions): WorldTemplate | undefined {
+  if (options.fromTemplate === false) return undefined;
+  let byKey = templates.get(options.crds);
+  if (!byKey) templates.set(options.crds, (byKey = new Map()));
+  const key = `${options.syncIntervalMs ?? ''}|${JSON.stringify(options.scenario)}`;
+  const found = byKey.get(key);
+  if (found === 'unusable') return undefined;
+  if (found === undefined) {
+    // A scenario built once (a generated one, drawn from its seed) is not worth a template.
+    if (byKey.size >= MAX_TEMPLATES_PER_CRD_SET) byKey.delete(byKey.keys().next().value!);
+    byKey.set(key, 'seen');
+    return undefined;
+  }
+  if (found !== 'seen') {
+    byKey.delete(key); // most recently used last: the oldest entries are the ones dropped
+    byKey.set(key, found);
+    return found;
+  }
+  let made: WorldTemplate | 'unusable';
+  try {
+    made = SimWorld.template(options);
+  } catch {
+    made = 'unusable';
+  }
+  byKey.set(key, made);
+  return made === 'unusable' ? undefined : made;
+}
+
+function markUnusable(options: SimWorldOptions): void {
+  templates.get(options.crds)?.set(`${options.syncIntervalMs ?? ''}|${JSON.stringify(options.scenario)}`, 'unusable');
 }
 
 export interface SimCluster {
@@ -89,12 +143,15 @@ export class SimWorld {
   readonly globalState: SimGlobalStateStore;
   /** The storage beneath every VolumeReplication: primary epochs, copies' data, lost writes. */
   readonly volumes: VolumeReplicationLedger;
+  /** Whether this world was cloned from a template of its scenario rather than built object by object. */
+  readonly clonedFromTemplate: boolean;
   /** `namespace/vr` → the workload whose volume it carries. */
   private readonly volumeOwners = new Map<string, { kind: WorkloadKind; name: string }>();
 
-  private constructor(options: SimWorldOptions) {
+  private constructor(options: SimWorldOptions, template?: WorldTemplate) {
     const { scenario } = options;
     this.scenario = scenario;
+    this.clonedFromTemplate = template !== undefined;
     const { parties, crashable } = worldParties(scenario.clusters);
     this.kernel = new SimKernel({
       seed: options.seed,
@@ -108,28 +165,86 @@ export class SimWorld {
       for (const w of g.spec.workloads) for (const vr of w.volumeReplications) this.volumeOwners.set(`${g.spec.namespace}/${vr}`, { kind: w.kind, name: w.name });
     }
     const clusters = new Map<string, SimCluster>();
+    const now = () => this.kernel.now();
+    if (template) this.volumes.copyFrom(template.world.volumes);
+    const events = template ? new Map<number, PendingEvent>(template.sched.events.map((e) => [e.id, e])) : undefined;
+    const bound = new Map<number, { fn: () => void; atMs?: number }>();
     scenario.clusters.forEach((name, index) => {
-      const store = new SimKubeStore(name, createRegistry(options.crds), () => this.kernel.now());
-      const controllers = startClusterControllers(this.kernel, store, {
+      const volumes = {
         ledger: this.volumes,
         syncIntervalMs: options.syncIntervalMs,
-        peers: (ns, vr) => this.peerVolumes(name, ns, vr),
-        linkUp: (a, b) => this.replicationLinkUp(a, b),
-        writesActive: (c, ns, vr) => this.writesActive(c, ns, vr),
-      });
+        peers: (ns: string, vr: string) => this.peerVolumes(name, ns, vr),
+        linkUp: (a: string, b: string) => this.replicationLinkUp(a, b),
+        writesActive: (c: string, ns: string, vr: string) => this.writesActive(c, ns, vr),
+      };
+      let store: SimKubeStore;
+      let controllers: ClusterControllers;
+      if (!template) {
+        store = new SimKubeStore(name, createRegistry(options.crds), now);
+        controllers = startClusterControllers(this.kernel, store, volumes);
+      } else {
+        const src = template.world.cluster(name);
+        // The Deployment pods get the names this world's build would have drawn (same stream, same order).
+        const rnd = this.kernel.prng.stream(podNameStream(name, 'Deployment'));
+        const forked = (src.store as SimKubeStore).fork(createRegistry(options.crds), now, { gvk: Kinds.Pod, name: (pod, taken) => redrawPodName(rnd, pod, taken) });
+        store = forked.store;
+        const fork: ControllerFork = {
+          bind: (id, fn, atMs) => bound.set(id, { fn, atMs }),
+          seqOf: (id) => {
+            const e = events!.get(id);
+            if (!e) throw new Error(`clone of ${name}: timer ${id} is not pending in the template`);
+            return e.seq;
+          },
+          podName: (ns, pod) => forked.renamed.get(`${ns}/${pod}`) ?? pod,
+        };
+        controllers = forkClusterControllers(this.kernel, store, volumes, src.controllers, fork);
+      }
       clusters.set(name, { name, store, controllers, cidr: `10.${index + 1}.0.0/16` });
     });
     this.clusters = clusters;
+    if (template) this.kernel.sched.adopt(template.sched, (e) => bound.get(e.id));
   }
 
   /** Builds the world converged: the scenario's groups run on the primary and stand by everywhere else. */
   static build(options: SimWorldOptions): SimWorld {
+    const template = templateFor(options);
+    if (template) {
+      try {
+        return SimWorld.fromTemplate(template, options);
+      } catch {
+        // A template this scenario cannot be cloned from (a compacted watch history, say): build afresh from now on.
+        markUnusable(options);
+      }
+    }
     const world = new SimWorld(options);
     world.populate();
     return world;
   }
 
+  /** A template of this scenario's world (see WorldTemplate); throws when the build cannot be cloned. */
+  static template(options: SimWorldOptions): WorldTemplate {
+    const world = new SimWorld({ seed: options.seed, scenario: options.scenario, crds: options.crds, syncIntervalMs: options.syncIntervalMs, keepTraceLines: true });
+    const header = world.kernel.trace.lines.length;
+    world.populateClusters();
+    const template: WorldTemplate = { world, lines: world.kernel.trace.lines.slice(header), sched: world.kernel.sched.state() };
+    SimWorld.fromTemplate(template, { ...options, keepTraceLines: false, traceSink: undefined }); // a trial: throws now rather than later
+    return template;
+  }
+
+  /** The world `build` makes for these options, cloned from `template` (made by SimWorld.template for the same scenario, CRDs and sync interval). */
+  static fromTemplate(template: WorldTemplate, options: SimWorldOptions): SimWorld {
+    const world = new SimWorld(options, template);
+    for (const line of template.lines) world.kernel.trace.raw(line);
+    world.populateGlobalState();
+    return world;
+  }
+
   private populate(): void {
+    this.populateClusters();
+    this.populateGlobalState();
+  }
+
+  private populateClusters(): void {
     const { scenario } = this;
     for (const cluster of this.clusters.values()) {
       const role: SiteRole = cluster.name === scenario.primary ? 'active' : 'standby';
@@ -161,6 +276,10 @@ export class SimWorld {
         }
       }
     }
+  }
+
+  private populateGlobalState(): void {
+    const { scenario } = this;
     for (const g of scenario.groups) {
       const groupId = groupIdOf(g.spec);
       const originalReplicas: JsonObject = {};

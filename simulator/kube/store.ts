@@ -34,6 +34,17 @@ import { EventHistory, type HistoryEntry } from './watch-history.ts';
 export interface SimKubeStoreOptions {
   /** How many changes the watch history keeps per resource type (default 1000). */
   watchHistory?: number;
+  /** Internal to fork(): the store being forked (the constructor then leaves the new store empty for fork to fill). */
+  forkOf?: SimKubeStore;
+}
+
+/**
+ * What a fork renames: the objects of one resource type whose names are drawn per world (a Deployment's pods).
+ * `name` is asked once per object, in creation order, with whether a name is taken at that point in the history.
+ */
+export interface ForkRename {
+  gvk: GVK;
+  name(object: Readonly<KubeObject>, taken: (namespace: string, name: string) => boolean): string;
 }
 
 /** What `watch` returns: stop it, or ask it for a bookmark. */
@@ -155,6 +166,8 @@ export class SimKubeStore implements KubeStore {
   private readonly historyCapacity: number;
   /** Stored objects and the rules they passed when written: their CRD version's schema, or BUILTIN_RULES. */
   private readonly passed = new WeakMap<KubeObject, object>();
+  /** A fork's view of the rules its source's objects passed (the objects are shared, so is what they passed). */
+  private inherited: ReadonlyArray<WeakMap<KubeObject, object>> = [];
 
   constructor(
     readonly cluster: string,
@@ -165,6 +178,7 @@ export class SimKubeStore implements KubeStore {
     this.historyCapacity = options.watchHistory ?? 1000;
     new EventHistory(this.historyCapacity); // validates the capacity up front
     // CRDs registered before the server started are served as CustomResourceDefinition objects too.
+    if (options.forkOf) return; // fork() fills it in
     const known = (registry as Partial<{ crdObjects(): KubeObject[] }>).crdObjects?.() ?? [];
     for (const crd of known) {
       const t = this.typeOf(gvkOf(crd), 'kube.create');
@@ -172,6 +186,81 @@ export class SimKubeStore implements KubeStore {
       const base = frozenCopy(crd);
       this.insert(t, { ...base, metadata: { ...base.metadata } }, { op: 'kube.create', scope: 'main', manager: DEFAULT_MANAGER, managedFields: [] }, false);
     }
+  }
+
+  /**
+   * A new store holding exactly what this one holds (objects, resourceVersions, uid and name counters, watch
+   * history), as if the same writes had been made to it: the frozen objects are shared, the indexes are its own,
+   * and it has no watchers or listeners. `registry` must serve the same types (a fresh createRegistry of the same
+   * CRDs). `rename` gives objects of one type other names (their history included), in creation order. Returns the
+   * store and the renames made (`namespace/old` → new name). Throws when the history was compacted or the store
+   * is in the middle of delivering a change.
+   */
+  fork(registry: ResourceRegistry, now: () => number, rename?: ForkRename): { store: SimKubeStore; renamed: Map<string, string> } {
+    if (this.queue.length || this.draining) throw new Error(`fork of ${this.cluster}: the store is delivering a change`);
+    const store = new SimKubeStore(this.cluster, registry, now, { watchHistory: this.historyCapacity, forkOf: this });
+    const renamed = new Map<string, string>();
+    const renameKey = rename ? keyOf(this.typeOf(rename.gvk, 'kube.fork')) : undefined;
+    /** Each renamed version of an object, by the version it replaces (so history entries keep sharing them). */
+    const versions = new Map<KubeObject, KubeObject>();
+    const taken = new Set<string>();
+    const renamedVersion = (o: KubeObject): KubeObject => {
+      const ns = o.metadata.namespace ?? '';
+      const name = renamed.get(`${ns}/${o.metadata.name}`);
+      if (name === undefined || name === o.metadata.name) return o;
+      let v = versions.get(o);
+      if (!v) {
+        v = Object.freeze({ ...o, metadata: Object.freeze({ ...o.metadata, name }) });
+        versions.set(o, v);
+        const rules = this.passedOf(o);
+        if (rules) store.passed.set(v, rules);
+      }
+      return v;
+    };
+    for (const [key, h] of this.histories) {
+      const copy = new EventHistory(this.historyCapacity);
+      const entries = h.since(0);
+      if (key === renameKey) {
+        if (h.compactedRv !== 0) throw new Error(`fork of ${this.cluster}: the history of ${key} was compacted, so its objects cannot be renamed`);
+        for (const e of entries) {
+          if (e.type === 'DELETED') throw new Error(`fork of ${this.cluster}: ${key} ${e.object.metadata.name} was deleted; only objects never deleted can be renamed`);
+          if (e.type !== 'ADDED') continue;
+          const ns = e.object.metadata.namespace ?? '';
+          const name = rename!.name(e.object, (n, x) => taken.has(`${n}/${x}`));
+          if (taken.has(`${ns}/${name}`)) throw new Error(`fork of ${this.cluster}: rename to ${ns}/${name}, which is taken`);
+          taken.add(`${ns}/${name}`);
+          renamed.set(`${ns}/${e.object.metadata.name}`, name);
+        }
+      }
+      for (const e of entries) {
+        const entry: HistoryEntry = key === renameKey ? { rv: e.rv, type: e.type, object: renamedVersion(e.object) } : { ...e };
+        if (key === renameKey && e.old) entry.old = renamedVersion(e.old);
+        copy.push(entry);
+      }
+      if (copy.compactedRv !== h.compactedRv) throw new Error(`fork of ${this.cluster}: the history of ${key} was compacted`);
+      store.histories.set(key, copy);
+    }
+    for (const [key, byNs] of this.objects) {
+      const nsCopy = new Map<string, Map<string, KubeObject>>();
+      for (const [ns, byName] of byNs) {
+        if (key !== renameKey) nsCopy.set(ns, new Map(byName));
+        else {
+          const m = new Map<string, KubeObject>();
+          for (const o of byName.values()) {
+            const v = renamedVersion(o);
+            m.set(v.metadata.name, v);
+          }
+          nsCopy.set(ns, m);
+        }
+      }
+      store.objects.set(key, nsCopy);
+    }
+    store.rv = this.rv;
+    store.uidCounter = this.uidCounter;
+    store.generateCounter = this.generateCounter;
+    store.deliveredRv = this.deliveredRv;
+    store.inherited = [this.passed, ...this.inherited];
+    return { store, renamed };
   }
 
   currentResourceVersion(): string {
@@ -493,8 +582,19 @@ export class SimKubeStore implements KubeStore {
     next.kind = cur.kind;
   }
 
+  /** The rules a stored object passed when it was written (in this store or the one it was forked from). */
+  private passedOf(o: KubeObject): object | undefined {
+    const own = this.passed.get(o);
+    if (own !== undefined || this.inherited.length === 0) return own;
+    for (const m of this.inherited) {
+      const r = m.get(o);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+
   private validate(t: ResourceType, o: KubeObject, old: KubeObject | undefined, statusWrite = false): FieldCause[] {
-    if (statusWrite && old && this.passed.get(old) === (t.openAPIV3Schema ?? BUILTIN_RULES)) {
+    if (statusWrite && old && this.passedOf(old) === (t.openAPIV3Schema ?? BUILTIN_RULES)) {
       // A status write changes status alone: its metadata and the rest are the stored object's, which passed these
       // same rules. The built-in kinds' rules read no status; a CRD's schema checks status (and its root rules) again.
       return t.openAPIV3Schema ? applyStatusSchema(o as unknown as JsonObject, t.openAPIV3Schema) : [];

@@ -162,6 +162,18 @@ export function shortHash(text: string, length = 10): string {
 }
 
 /**
+ * How a controller forked from another (a world cloned from a template) takes over the other's pending timers:
+ * `bind` gives the event with this id its callback in the new world (and optionally another due time); `seqOf`
+ * tells the order events were scheduled in.
+ */
+export interface ControllerFork {
+  bind(id: number, fn: () => void, atMs?: number): void;
+  seqOf(id: number): number;
+  /** The name a pod has in the new world (Deployment pods' names are drawn per world). */
+  podName(namespace: string, name: string): string;
+}
+
+/**
  * A controller work queue on virtual time: a key queued several times before it runs is reconciled once, and
  * reconciles never run inside the store's synchronous change callback.
  */
@@ -172,6 +184,17 @@ export class WorkQueue {
     private readonly label: string,
     private readonly handle: (key: string) => void,
   ) {}
+
+  /** Takes over `src`'s pending keys (same timer ids), for a forked controller. */
+  adopt(src: WorkQueue, fork: ControllerFork): void {
+    for (const [key, id] of src.pending) {
+      this.pending.set(key, id);
+      fork.bind(id, () => {
+        this.pending.delete(key);
+        this.handle(key);
+      });
+    }
+  }
 
   add(key: string, delayMs = 0): void {
     if (this.pending.has(key)) return;
@@ -198,6 +221,32 @@ export class Timers {
 
   has(key: string): boolean {
     return this.ids.has(key);
+  }
+
+  /** The pending keys, in the order their timers were set. */
+  keys(fork: ControllerFork): string[] {
+    return [...this.ids].sort((a, b) => fork.seqOf(a[1]) - fork.seqOf(b[1])).map(([k]) => k);
+  }
+
+  /**
+   * Takes over `src`'s pending timers (same ids), for a forked controller: `make` gives each key's callback here
+   * (and optionally its due time), in the order the timers were set; without it, pending timers are an error.
+   */
+  adopt(src: Timers, fork: ControllerFork, make?: (key: string) => { fn: () => void; atMs?: number }): void {
+    for (const key of src.keys(fork)) {
+      if (!make) throw new Error(`cannot fork ${this.label}: timer ${key} is pending`);
+      const id = src.ids.get(key)!;
+      const { fn, atMs } = make(key);
+      this.ids.set(key, id);
+      fork.bind(
+        id,
+        () => {
+          this.ids.delete(key);
+          fn();
+        },
+        atMs,
+      );
+    }
   }
 
   set(key: string, delayMs: number, fn: () => void): void {
@@ -249,13 +298,33 @@ export abstract class BaseController implements Controller {
 
   start(): void {
     if (this.unsubscribe) return;
+    this.subscribe();
+    for (const kind of this.kinds) {
+      for (const obj of this.ctx.store.peekList(kind).items) this.queue.add(keyOf(obj.metadata.namespace, obj.metadata.name));
+    }
+  }
+
+  private subscribe(): void {
     this.unsubscribe = this.ctx.store.subscribe((c) => {
       if (this.kinds.some((k) => objectGvkMatches(c.object, k))) this.onChange(c);
       else this.onOtherChange(c);
     });
-    for (const kind of this.kinds) {
-      for (const obj of this.ctx.store.peekList(kind).items) this.queue.add(keyOf(obj.metadata.namespace, obj.metadata.name));
-    }
+  }
+
+  /**
+   * Starts as the copy of `src` (the same controller of a template world, whose store this one's was forked from):
+   * subscribed, with `src`'s pending work and state, as if it had seen the same changes. `src` is left alone.
+   */
+  adopt(src: this, fork: ControllerFork): void {
+    if (this.unsubscribe) throw new Error(`adopt: controller ${this.name} has already started`);
+    this.subscribe();
+    this.queue.adopt(src.queue, fork);
+    this.adoptState(src, fork);
+  }
+
+  /** A controller's own part of adopt: its state and its timers (pending timers are an error unless it says how). */
+  protected adoptState(src: this, fork: ControllerFork): void {
+    this.timers.adopt(src.timers, fork);
   }
 
   stop(): void {

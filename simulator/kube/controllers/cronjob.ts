@@ -4,7 +4,7 @@
 import { Kinds, type GVK, type KubeObject } from '../../../drivers/cluster/cluster.port.ts';
 import type { JsonObject } from '../../../drivers/json.ts';
 import type { StoreChange } from '../store.types.ts';
-import { asString, BaseController, isoTime, keyOf, refFor, splitKey, type ControllerContext } from './common.ts';
+import { asString, BaseController, isoTime, keyOf, refFor, splitKey, type ControllerContext, type ControllerFork } from './common.ts';
 
 /** When a schedule fires: a fixed interval from when it was armed, or the minutes of the day that match. */
 export type CronSchedule =
@@ -102,6 +102,12 @@ export class CronJobController extends BaseController {
   protected override onChange(c: StoreChange): void {
     if (c.type === 'MODIFIED' && c.old && c.old.metadata.generation === c.object.metadata.generation) return;
     super.onChange(c);
+  }
+
+  protected override adoptState(src: this, fork: ControllerFork): void {
+    super.adoptState(src, fork);
+    for (const [key, a] of src.armed) this.armed.set(key, { ...a });
+    for (const [key, n] of src.runs) this.runs.set(key, n);
   }
 
   /** How many jobs this CronJob has started on this cluster. */

@@ -20,6 +20,7 @@ import {
   splitKey,
   type Condition,
   type ControllerContext,
+  type ControllerFork,
 } from './common.ts';
 
 export type FluxKind = 'Kustomization' | 'HelmRelease';
@@ -64,6 +65,11 @@ export class FluxController extends BaseController {
       return;
     }
     if (wantsReconcile(c)) super.onChange(c);
+  }
+
+  protected override adoptState(src: this, fork: ControllerFork): void {
+    super.adoptState(src, fork);
+    for (const [key, n] of src.completed) this.completed.set(key, n);
   }
 
   reconciles(namespace: string, name: string): number {

@@ -2,7 +2,7 @@
 // operator), so the world builder and the controller tests wire them the same way.
 import type { SimKernel } from '../../kernel.ts';
 import type { KubeStore } from '../store.types.ts';
-import type { Controller } from './common.ts';
+import type { Controller, ControllerFork } from './common.ts';
 import { CronJobController } from './cronjob.ts';
 import { FluxController } from './flux.ts';
 import { NetworkFenceController } from './networkfence.ts';
@@ -23,6 +23,28 @@ export interface ClusterControllers {
 }
 
 export function startClusterControllers(kernel: SimKernel, store: KubeStore, volumes: VolumeReplicationOptions): ClusterControllers {
+  const c = createClusterControllers(kernel, store, volumes);
+  for (const ctl of c.all) ctl.start();
+  return c;
+}
+
+/**
+ * The controllers of a cluster whose store was forked from `src`'s: each takes over its counterpart's state and
+ * pending work (in start order, as startClusterControllers subscribes them) instead of starting afresh.
+ */
+export function forkClusterControllers(kernel: SimKernel, store: KubeStore, volumes: VolumeReplicationOptions, src: ClusterControllers, fork: ControllerFork): ClusterControllers {
+  const c = createClusterControllers(kernel, store, volumes);
+  c.deployments.adopt(src.deployments, fork);
+  c.statefulSets.adopt(src.statefulSets, fork);
+  c.cronJobs.adopt(src.cronJobs, fork);
+  c.volumeReplications.adopt(src.volumeReplications, fork);
+  c.kustomizations.adopt(src.kustomizations, fork);
+  c.helmReleases.adopt(src.helmReleases, fork);
+  c.networkFences.adopt(src.networkFences, fork);
+  return c;
+}
+
+function createClusterControllers(kernel: SimKernel, store: KubeStore, volumes: VolumeReplicationOptions): ClusterControllers {
   const ctx = { kernel, store };
   const c = {
     deployments: new ReplicatedWorkloadController(ctx, 'Deployment'),
@@ -34,10 +56,10 @@ export function startClusterControllers(kernel: SimKernel, store: KubeStore, vol
     networkFences: new NetworkFenceController(ctx),
   };
   const all: Controller[] = [c.deployments, c.statefulSets, c.cronJobs, c.volumeReplications, c.kustomizations, c.helmReleases, c.networkFences];
-  for (const ctl of all) ctl.start();
   return { ...c, all, stop: () => all.forEach((ctl) => ctl.stop()) };
 }
 
+export type { ControllerFork } from './common.ts';
 export { Annotations, EXTERNAL_DNS_ACTIVE, EXTERNAL_DNS_IGNORE } from './common.ts';
 export { VolumeReplicationLedger, type DataHead, type DataLossRecord, type PrimaryEpoch } from './volume-ledger.ts';
 export { VrCondition, VrReason, vrState, inSplitBrain, type VolumeState, type VolumePeers, type VolumeReplicationOptions } from './volumereplication.ts';

@@ -59,6 +59,17 @@ export class VolumeReplicationLedger {
 
   constructor(private readonly now: () => number) {}
 
+  /** Becomes a deep copy of `src` (a template world's ledger); this ledger must be new. */
+  copyFrom(src: VolumeReplicationLedger): void {
+    if (this.pairs.size || this.epochBase.size || this.losses.length || this.nextEpoch !== 1) throw new Error('VolumeReplicationLedger.copyFrom: this ledger is not new');
+    // One structuredClone keeps the objects the maps share (an epoch's base and a head) shared in the copy too.
+    const copy = structuredClone({ pairs: src.pairs, epochBase: src.epochBase, losses: src.losses });
+    for (const [k, v] of copy.pairs) this.pairs.set(k, v);
+    for (const [k, v] of copy.epochBase) this.epochBase.set(k, v);
+    this.losses.push(...copy.losses);
+    this.nextEpoch = src.nextEpoch;
+  }
+
   private pair(namespace: string, name: string): Pair {
     const key = `${namespace}/${name}`;
     let p = this.pairs.get(key);

@@ -19,6 +19,7 @@ import {
   Timers,
   type Condition,
   type ControllerContext,
+  type ControllerFork,
 } from './common.ts';
 import type { VolumeReplicationLedger } from './volume-ledger.ts';
 
@@ -163,6 +164,13 @@ export class VolumeReplicationController extends BaseController {
       this.retries.delete(key);
       this.queue.add(key);
     }
+  }
+
+  /** The replication ticks are taken over with their random phases drawn again from this world's stream, in order. */
+  protected override adoptState(src: this, fork: ControllerFork): void {
+    super.adoptState(src, fork);
+    for (const [key, n] of src.retries) this.retries.set(key, n);
+    this.ticks.adopt(src.ticks, fork, (key) => ({ fn: () => this.tick(key), atMs: this.now + this.tickRnd.int(1, this.syncIntervalMs) }));
   }
 
   override start(): void {

@@ -18,6 +18,7 @@ import {
   stableJson,
   type Condition,
   type ControllerContext,
+  type ControllerFork,
 } from './common.ts';
 
 export type ReplicatedKind = 'Deployment' | 'StatefulSet';
@@ -32,6 +33,37 @@ interface PodView {
 }
 
 const POD_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const POD_NAME_SUFFIX_LENGTH = 5;
+
+/** The stream a workload controller draws its pods' names from. */
+export function podNameStream(cluster: string, kind: ReplicatedKind): string {
+  return `pods/${cluster}/${kind.toLowerCase()}`;
+}
+
+/** `prefix` and a random suffix, drawn again while the name is taken. */
+function drawPodName(rnd: RandomStream, prefix: string, taken: (name: string) => boolean): string {
+  for (;;) {
+    let suffix = '';
+    for (let i = 0; i < POD_NAME_SUFFIX_LENGTH; i++) suffix += POD_NAME_ALPHABET[rnd.int(0, POD_NAME_ALPHABET.length - 1)];
+    const name = `${prefix}${suffix}`;
+    if (!taken(name)) return name;
+  }
+}
+
+/**
+ * The name a Deployment's controller would have given the pod `pod` had it drawn from `rnd` (the stream
+ * podNameStream names) where `taken` names the pods existing then; any other pod keeps its name. A world cloned
+ * from a template renames the template's Deployment pods with it, in creation order, as its own build would.
+ */
+export function redrawPodName(rnd: RandomStream, pod: Readonly<KubeObject>, taken: (namespace: string, name: string) => boolean): string {
+  const owner = pod.metadata.ownerReferences?.find((o) => o.kind === 'Deployment');
+  if (!owner) return pod.metadata.name;
+  const prefix = `${owner.name}-${pod.metadata.labels?.['pod-template-hash'] ?? ''}-`;
+  if (!pod.metadata.name.startsWith(prefix) || pod.metadata.name.length !== prefix.length + POD_NAME_SUFFIX_LENGTH) {
+    throw new Error(`redrawPodName: pod ${pod.metadata.name} is not named as the Deployment controller names pods`);
+  }
+  return drawPodName(rnd, prefix, (name) => taken(pod.metadata.namespace ?? '', name));
+}
 
 /**
  * The simulated kubelet's finalizer: a deleted Pod stays (with deletionTimestamp, Terminating) until its
@@ -80,7 +112,7 @@ export class ReplicatedWorkloadController extends BaseController {
     this.name = kind.toLowerCase();
     this.gvk = Kinds[kind];
     this.kinds = [this.gvk];
-    this.rnd = ctx.kernel.prng.stream(`pods/${ctx.store.cluster}/${this.name}`);
+    this.rnd = ctx.kernel.prng.stream(podNameStream(ctx.store.cluster, kind));
   }
 
   protected override onChange(c: StoreChange): void {
@@ -92,6 +124,21 @@ export class ReplicatedWorkloadController extends BaseController {
   override start(): void {
     super.start();
     for (const pod of this.ctx.store.peekList(Kinds.Pod).items) this.index(undefined, pod);
+  }
+
+  protected override adoptState(src: this, fork: ControllerFork): void {
+    super.adoptState(src, fork);
+    const renamed = (key: string) => {
+      const { namespace = '', name } = splitKey(key);
+      return keyOf(namespace, fork.podName(namespace, name));
+    };
+    for (const [key, seq] of src.podSeq) this.podSeq.set(renamed(key), seq);
+    this.nextSeq = src.nextSeq;
+    for (const key of src.stopping) this.stopping.add(renamed(key));
+    for (const [owner, names] of src.owned) {
+      const { namespace = '' } = splitKey(owner);
+      this.owned.set(owner, new Set([...names].map((n) => fork.podName(namespace, n))));
+    }
   }
 
   /** Keeps the owner index: a pod moves from the owners its old version named to those its new version names. */
@@ -211,12 +258,7 @@ export class ReplicatedWorkloadController extends BaseController {
 
   private podName(obj: KubeObject, ordinal: number | undefined): string {
     if (ordinal !== undefined) return `${obj.metadata.name}-${ordinal}`;
-    for (;;) {
-      let suffix = '';
-      for (let i = 0; i < 5; i++) suffix += POD_NAME_ALPHABET[this.rnd.int(0, POD_NAME_ALPHABET.length - 1)];
-      const name = `${obj.metadata.name}-${this.templateHash(obj)}-${suffix}`;
-      if (!this.ctx.store.peek({ ...Kinds.Pod, namespace: obj.metadata.namespace, name })) return name;
-    }
+    return drawPodName(this.rnd, `${obj.metadata.name}-${this.templateHash(obj)}-`, (name) => this.ctx.store.peek({ ...Kinds.Pod, namespace: obj.metadata.namespace, name }) !== undefined);
   }
 
   private podObject(obj: KubeObject, podName: string, ordinal: number | undefined): KubeObject {
