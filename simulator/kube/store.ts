@@ -78,6 +78,8 @@ interface UpdateOptions {
   manager: string;
   /** managedFields computed by apply; otherwise recorded as an Update by `manager`. */
   managedFields?: JsonObject[];
+  /** Return the stored (frozen, shared) object instead of a copy. */
+  shared?: boolean;
 }
 
 const DEFAULT_MANAGER = 'unknown';
@@ -337,6 +339,15 @@ export class SimKubeStore implements KubeStore {
   }
 
   updateStatus(obj: KubeObject): KubeObject {
+    return this.statusWrite(obj, false);
+  }
+
+  /** As `updateStatus`, returning the stored object itself (deep-frozen, shared): for writers that only read it. */
+  putStatus(obj: KubeObject): Readonly<KubeObject> {
+    return this.statusWrite(obj, true);
+  }
+
+  private statusWrite(obj: KubeObject, shared: boolean): KubeObject {
     const op = 'kube.updateStatus';
     const input = this.statusBody(obj, op);
     const t = this.typeOf(gvkOf(input), op);
@@ -350,7 +361,7 @@ export class SimKubeStore implements KubeStore {
     }
     const rv = input.metadata.resourceVersion;
     if (rv !== undefined && rv !== '' && rv !== cur.metadata.resourceVersion) throw conflict(op, t, input.metadata.name);
-    return this.commitUpdate(t, cur, input, { op, scope: 'status', manager: DEFAULT_MANAGER });
+    return this.commitUpdate(t, cur, input, { op, scope: 'status', manager: DEFAULT_MANAGER, shared });
   }
 
   mergePatch(ref: ObjectRef, patch: JsonObject, opts: Omit<WriteOpts, 'log' | 'signal'> = {}): KubeObject {
@@ -668,11 +679,11 @@ export class SimKubeStore implements KubeStore {
     next.metadata.managedFields = u.managedFields ?? recordUpdate(cur, next, u.manager, u.scope, t.statusSubresource, isoSeconds(this.now()));
     if (next.metadata.managedFields.length === 0) delete next.metadata.managedFields;
     next.metadata.resourceVersion = cur.metadata.resourceVersion;
-    if (sameObject(cur, next)) return this.out(cur, t);
+    if (sameObject(cur, next)) return u.shared ? this.shared(cur, t) : this.out(cur, t);
     this.put(t, next, 'MODIFIED', cur);
     if (u.scope === 'main' && isCrdObject(next)) this.registry.registerCrd(next);
     if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) this.remove(t, next);
-    return this.out(next, t);
+    return u.shared ? this.shared(next, t) : this.out(next, t);
   }
 
   /**

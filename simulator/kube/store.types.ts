@@ -62,6 +62,8 @@ export interface KubeStore {
   create(obj: KubeObject, opts?: Omit<WriteOpts, 'log' | 'signal'>): KubeObject;
   update(obj: KubeObject, opts?: Omit<WriteOpts, 'log' | 'signal'>): KubeObject;
   updateStatus(obj: KubeObject): KubeObject;
+  /** As `updateStatus`, returning the stored object itself (deep-frozen, shared): the controllers' status writes. */
+  putStatus(obj: KubeObject): Readonly<KubeObject>;
   mergePatch(ref: ObjectRef, patch: JsonObject, opts?: Omit<WriteOpts, 'log' | 'signal'>): KubeObject;
   /** RFC 6902 JSON patch. */
   jsonPatch(ref: ObjectRef, ops: JsonObject[], opts?: Omit<WriteOpts, 'log' | 'signal'>): KubeObject;

@@ -113,6 +113,20 @@ describe('kube store: status writes validate what changed', () => {
 });
 
 describe('kube store: shared unchanged parts', () => {
+  it('kube store: putStatus returns the stored object itself (frozen, equal to a read); updateStatus a copy the caller owns', () => {
+    const { s } = store();
+    s.create(vr('a'));
+    const cur = s.get(vrRef('a'))!;
+    const put = s.putStatus({ ...cur, status: { state: 'Primary', message: 'm' } });
+    expect(Object.isFrozen(put)).toBe(true);
+    expect(put).toBe(s.peek(vrRef('a')));
+    expect(put.status).toEqual({ state: 'Primary', message: 'm' });
+    const copyBack = s.updateStatus({ ...s.get(vrRef('a'))!, status: { state: 'Secondary', message: 'n' } });
+    expect(Object.isFrozen(copyBack)).toBe(false);
+    copyBack.status!.state = 'changed by the caller';
+    expect(s.get(vrRef('a'))!.status).toEqual({ state: 'Secondary', message: 'n' });
+  });
+
   it('kube store: a new version shares its unchanged parts with the old one; callers still own what they pass and get', () => {
     const { s } = store();
     const created = s.create(vr('x'));

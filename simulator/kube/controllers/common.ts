@@ -349,8 +349,8 @@ export abstract class BaseController implements Controller {
   }
 
   /** Writes `status` when it differs from the stored one (conditions' timestamps included). */
-  protected writeStatus(obj: KubeObject, status: JsonObject): KubeObject {
+  protected writeStatus(obj: Readonly<KubeObject>, status: JsonObject): Readonly<KubeObject> {
     if (deepEqual(obj.status ?? {}, status)) return obj;
-    return this.ctx.store.updateStatus({ ...obj, status });
+    return this.ctx.store.putStatus({ ...obj, status });
   }
 }

@@ -415,7 +415,7 @@ export class VolumeReplicationController extends BaseController {
    */
   private writeLastSync(obj: KubeObject, lastSyncTime: string): void {
     if (obj.status?.lastSyncTime === lastSyncTime) return;
-    this.ctx.store.updateStatus({ ...obj, status: { ...(obj.status ?? {}), lastSyncTime } });
+    this.ctx.store.putStatus({ ...obj, status: { ...(obj.status ?? {}), lastSyncTime } });
   }
 
   /** Puts a VolumeReplication straight into a settled state (the world builder's converged start). */

@@ -291,7 +291,7 @@ export class ReplicatedWorkloadController extends BaseController {
     const podName = this.podName(obj, ordinal);
     const namespace = obj.metadata.namespace ?? '';
     const created = this.ctx.store.create(this.podObject(obj, podName, ordinal));
-    this.ctx.store.updateStatus({ ...created, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: isoTime(this.now) }] } });
+    this.ctx.store.putStatus({ ...created, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: isoTime(this.now) }] } });
     const podKey = keyOf(namespace, podName);
     this.podSeq.set(podKey, this.nextSeq++);
     this.emit('pod.created', { kind: this.kind, ns: namespace, name: obj.metadata.name, pod: podName });
@@ -320,7 +320,7 @@ export class ReplicatedWorkloadController extends BaseController {
   private podStarted(namespace: string, podName: string, owner: string): void {
     const pod = this.ctx.store.peek(this.podRef(namespace, podName));
     if (!pod || pod.metadata.deletionTimestamp || this.stopping.has(keyOf(namespace, podName))) return;
-    this.ctx.store.updateStatus({ ...pod, status: this.readyStatus() });
+    this.ctx.store.putStatus({ ...pod, status: this.readyStatus() });
     this.emit('pod.ready', { kind: this.kind, ns: namespace, name: owner, pod: podName });
     this.queue.add(keyOf(namespace, owner));
   }
@@ -336,7 +336,7 @@ export class ReplicatedWorkloadController extends BaseController {
       const conditions = ((pod.status?.conditions as Condition[] | undefined) ?? []).map((c) =>
         c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False' as const, reason: 'PodTerminating', message: 'pod is terminating', lastTransitionTime: isoTime(this.now) } : c,
       );
-      this.ctx.store.updateStatus({ ...pod, status: { ...(pod.status ?? {}), conditions: conditions as unknown as JsonObject[] } });
+      this.ctx.store.putStatus({ ...pod, status: { ...(pod.status ?? {}), conditions: conditions as unknown as JsonObject[] } });
     }
     this.emit('pod.terminating', { kind: this.kind, ns: namespace, name: owner, pod: podName });
     this.timers.set(podKey, this.ctx.kernel.draw(this.ctx.kernel.plan.physics.podStopMs), () => {
@@ -435,7 +435,7 @@ export class ReplicatedWorkloadController extends BaseController {
       const ordinal = this.kind === 'StatefulSet' ? i : undefined;
       const podName = this.podName(obj, ordinal);
       const created = this.ctx.store.create(this.podObject(obj, podName, ordinal));
-      this.ctx.store.updateStatus({ ...created, status: this.readyStatus() });
+      this.ctx.store.putStatus({ ...created, status: this.readyStatus() });
       this.podSeq.set(keyOf(namespace, podName), this.nextSeq++);
     }
     const fresh = this.ctx.store.peek({ ...this.gvk, namespace, name });
