@@ -12,6 +12,7 @@ import { createRegistry } from '../../simulator/kube/registry.ts';
 import { SimKubeStore } from '../../simulator/kube/store.ts';
 import { applySchema } from '../../simulator/kube/validation.ts';
 import { loadCrds } from '../../src/crds.ts';
+import { thrown } from '../support/thrown.ts';
 
 const CRDS = loadCrds();
 const T0 = 1_767_225_600_000;
@@ -20,16 +21,6 @@ const RUNS = Number(process.env.SIM_RUNS ?? 60);
 function store(crds: KubeObject[] = CRDS) {
   const clock = { ms: T0 };
   return { s: new SimKubeStore('c1', createRegistry(crds), () => clock.ms), clock };
-}
-
-function thrown(f: () => unknown): DriverError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DriverError);
-    return e as DriverError;
-  }
-  throw new Error('expected a DriverError, nothing was thrown');
 }
 
 const vr = (name: string): KubeObject => ({

@@ -3,12 +3,12 @@
 // registration, exact error texts), since every simulated run stands on it.
 import { describe, expect, it } from 'vitest';
 import { Kinds, type KubeObject, type ObjectRef, type WatchEvent } from '../../drivers/cluster/cluster.port.ts';
-import { DriverError } from '../../drivers/errors.ts';
 import type { JsonObject } from '../../drivers/json.ts';
 import { createRegistry } from '../../simulator/kube/registry.ts';
 import { SimKubeStore } from '../../simulator/kube/store.ts';
 import type { StoreChange } from '../../simulator/kube/store.types.ts';
 import { loadCrds } from '../../src/crds.ts';
+import { thrown } from '../support/thrown.ts';
 
 const CRDS = loadCrds();
 const T0 = 1_767_225_600_000;
@@ -45,16 +45,6 @@ const vr = (name: string, replicationState: unknown = 'primary'): KubeObject => 
   spec: { volumeReplicationClass: 'rbd', replicationState: replicationState as string, dataSource: { kind: 'PersistentVolumeClaim', name: 'data' } },
 });
 const vrRef = (name: string): ObjectRef => ({ ...Kinds.VolumeReplication, namespace: 'apps', name });
-
-function thrown(f: () => unknown): DriverError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DriverError);
-    return e as DriverError;
-  }
-  throw new Error('expected a DriverError, nothing was thrown');
-}
 
 describe('kube store: metadata', () => {
   it('kube store: resourceVersion is one cluster-wide counter across types', () => {
