@@ -4,6 +4,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { DriverError, kindFromHttpStatus, type DriverErrorKind } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
+import { STATUS_REASONS } from './status-reasons.ts';
 
 export const KUBERNETES_DRIVER_NAME = 'kubernetes';
 
@@ -62,33 +63,14 @@ export function parseStatus(body: unknown): KubeStatus | undefined {
   return undefined;
 }
 
-/** The reason a status code implies when the server sent no Status object (a proxy's bare 503, say). */
-function reasonForCode(code: number): string | undefined {
-  const table: Record<number, string> = {
-    400: 'BadRequest',
-    401: 'Unauthorized',
-    403: 'Forbidden',
-    404: 'NotFound',
-    405: 'MethodNotAllowed',
-    409: 'Conflict',
-    410: 'Expired',
-    415: 'UnsupportedMediaType',
-    422: 'Invalid',
-    429: 'TooManyRequests',
-    500: 'InternalError',
-    503: 'ServiceUnavailable',
-    504: 'Timeout',
-  };
-  return table[code];
-}
-
 /**
  * A refusal with an HTTP status (and the Status object, when there is one) to a DriverError. 410 Gone is
  * Conflict with reason `Expired`, the signal to relist; 504 and reason Timeout are Transient with reason Timeout.
  */
 export function fromKubeStatus(op: string, code: number, status: KubeStatus | undefined, context: JsonObject = {}, cause?: unknown): DriverError {
   const kind: DriverErrorKind = kindFromHttpStatus(code);
-  const reason = status?.reason || reasonForCode(code);
+  // With no Status object (a proxy's bare 503, say), the reason the code implies.
+  const reason = status?.reason || STATUS_REASONS[code];
   const details: JsonObject = { ...context };
   if (status?.details?.causes?.length) {
     details.causes = status.details.causes.map((c) => {

@@ -223,7 +223,6 @@ export function isoSeconds(ms: number): string {
   return lastIso.text;
 }
 
-
 /** FNV-1a, 32 bits, as 8 hex digits. */
 export function fnv1aHex(text: string): string {
   let h = 0x811c9dc5;

@@ -2,6 +2,7 @@
 // field causes the real server would send; this turns the simulator's DriverErrors (the store's and the ones
 // the fault plan injects) into that object, in one place.
 import { DriverError } from '../../drivers/errors.ts';
+import { STATUS_REASONS } from '../../drivers/cluster/status-reasons.ts';
 import type { JsonObject } from '../../drivers/json.ts';
 import { isObject } from '../kube/object-util.ts';
 
@@ -60,27 +61,10 @@ function codeOf(e: DriverError, reason: string | undefined): number {
   }
 }
 
-const DEFAULT_REASON: Record<number, string> = {
-  400: 'BadRequest',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'NotFound',
-  405: 'MethodNotAllowed',
-  406: 'NotAcceptable',
-  409: 'Conflict',
-  410: 'Expired',
-  415: 'UnsupportedMediaType',
-  422: 'Invalid',
-  429: 'TooManyRequests',
-  500: 'InternalError',
-  503: 'ServiceUnavailable',
-  504: 'Timeout',
-};
-
 /** A failure Status object. */
 export function statusObject(code: number, reason: string | undefined, message: string, details?: JsonObject): JsonObject {
   const s: JsonObject = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message };
-  const r = reason ?? DEFAULT_REASON[code];
+  const r = reason ?? STATUS_REASONS[code];
   if (r) s.reason = r;
   if (details && Object.keys(details).length) s.details = details;
   s.code = code;
@@ -111,7 +95,7 @@ export function errorResponse(e: unknown): HttpStatusBody {
     if (details.retryAfterSeconds === undefined) details.retryAfterSeconds = 1;
     headers['Retry-After'] = String(details.retryAfterSeconds);
   }
-  return { code, body: statusObject(code, reason ?? DEFAULT_REASON[code], e.message, details), headers };
+  return { code, body: statusObject(code, reason ?? STATUS_REASONS[code], e.message, details), headers };
 }
 
 /** The Status a successful DELETE returns. */

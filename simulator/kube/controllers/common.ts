@@ -5,7 +5,7 @@ import type { GVK, KubeObject, ObjectRef } from '../../../drivers/cluster/cluste
 import type { Json, JsonObject } from '../../../drivers/json.ts';
 import type { SimKernel } from '../../kernel.ts';
 import type { TraceValue } from '../../trace.ts';
-import { deepEqual } from '../object-util.ts';
+import { deepEqual, isoSeconds } from '../object-util.ts';
 import type { KubeStore, StoreChange } from '../store.types.ts';
 
 /** Annotations and labels the simulated world, its controllers and the engine share. */
@@ -42,16 +42,7 @@ export interface Controller {
 }
 
 /** An RFC 3339 timestamp of a virtual time (second precision, as Kubernetes serialises metav1.Time). */
-export function isoTime(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds !== lastIso.seconds) {
-    lastIso.seconds = seconds;
-    lastIso.text = new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
-  }
-  return lastIso.text;
-}
-/** The last timestamp isoTime formatted: controllers ask for the same virtual second many times in a row. */
-const lastIso = { seconds: Number.NaN, text: '' };
+export const isoTime = isoSeconds;
 
 export function sameGvk(a: GVK, b: GVK): boolean {
   return a.group === b.group && a.kind === b.kind;
