@@ -52,6 +52,14 @@ const noopReplication = replicationMachine.provide({
 const step = (extra: (input: StepInput) => Partial<StepOutput> = () => ({})) =>
   fromPromise<StepOutput, StepInput>(async ({ input }) => ({ atMs: NOW_MS, startedAtMs: NOW_MS, ...extra(input) }));
 
+/** The deadline and retry policy every child chart gets from its step, as the wiring passes them. */
+const childPolicy = (input: StepInput) => ({
+  deadlineMs: NOW_MS + input.policy.waitTimeoutMs,
+  attemptMax: input.policy.attemptMax,
+  backoffBaseMs: input.policy.backoffBaseMs,
+  backoffMaxMs: input.policy.backoffMaxMs,
+});
+
 /** A step that runs one child chart per workload (bounded, as the wiring does), then resolves. */
 function workloadStep(order: Array<{ kinds: Array<'Deployment' | 'StatefulSet'>; wait: (input: StepInput) => boolean; zero: boolean }>) {
   return fromPromise<StepOutput, StepInput>(async ({ input, signal }) => {
@@ -68,10 +76,7 @@ function workloadStep(order: Array<{ kinds: Array<'Deployment' | 'StatefulSet'>;
             name: w.name,
             replicas: phase.zero ? 0 : 1,
             wait: phase.wait(input) ? 'converged' : 'none',
-            deadlineMs: NOW_MS + input.policy.waitTimeoutMs,
-            attemptMax: input.policy.attemptMax,
-            backoffBaseMs: input.policy.backoffBaseMs,
-            backoffMaxMs: input.policy.backoffMaxMs,
+            ...childPolicy(input),
           },
           signal,
         ),
@@ -96,10 +101,7 @@ function volumeStep(desired: 'primary' | 'secondary') {
           desired,
           mode,
           force: desired === 'primary' && input.params.force === true,
-          deadlineMs: NOW_MS + input.policy.waitTimeoutMs,
-          attemptMax: input.policy.attemptMax,
-          backoffBaseMs: input.policy.backoffBaseMs,
-          backoffMaxMs: input.policy.backoffMaxMs,
+          ...childPolicy(input),
         },
         signal,
       ),
