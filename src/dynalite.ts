@@ -44,11 +44,17 @@ export async function startDynalite(opts: StartDynaliteOptions = {}): Promise<Dy
     endpoint: `http://${host}:${port}`,
     port,
     stop() {
-      stopped ??= new Promise<void>((resolve, reject) => {
+      stopped ??= (async () => {
         server.closeAllConnections?.();
-        server.close((err?: Error) => (err ? reject(err) : resolve()));
-      });
+        // A request whose client went away (a stopped daemon aborts its heartbeat) may still be queued inside
+        // dynalite; closing its database under it throws an uncaught "Database is closed". Let such work drain.
+        await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
+        await new Promise<void>((resolve, reject) => server.close((err?: Error) => (err ? reject(err) : resolve())));
+      })();
       return stopped;
     },
   };
 }
+
+/** How long queued requests get to finish before the database closes (they take a few milliseconds). */
+const DRAIN_MS = 100;
