@@ -328,7 +328,7 @@ export const failoverSetup = setup({
     }),
     markLeaseReleased: assign(({ context, event }) => {
       const o = (event as { output?: StepOutput }).output;
-      return { leaseReleased: true, leaseLostAtMs: undefined, attempt: 0, lastUpdateMs: Math.max(context.lastUpdateMs, o?.atMs ?? context.lastUpdateMs) };
+      return { leaseReleased: true, proof: o?.proof ?? context.proof, leaseLostAtMs: undefined, attempt: 0, lastUpdateMs: Math.max(context.lastUpdateMs, o?.atMs ?? context.lastUpdateMs) };
     }),
     recordLeaseLossesSpent: assign(({ context }) => ({
       failure: {

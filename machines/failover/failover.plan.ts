@@ -460,9 +460,13 @@ const unplannedTarget: BranchPlan = {
       tasks: [
         t('transferringOwnership', 'TransferOwnership', 'transferOwnership', 'rollback', {
           params: { withProof: false, markCompleted: false },
-          marks: ['pointOfNoReturn', 'proof'],
+          marks: ['pointOfNoReturn'],
           tags: ['sourceFenced'],
         }),
+        // The unguarded transfer revoked every lease, this failover's too: the lock is taken again (a fresh fencing
+        // token) in a task of its own, past the point of no return, so that its failure never rolls back a transfer
+        // that applied.
+        t('retakingLock', 'AcquireLock', 'acquireLock', 'forward', { marks: ['proof'], tags: ['sourceFenced'] }),
       ],
     },
     {

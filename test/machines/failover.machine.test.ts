@@ -111,15 +111,16 @@ describe('failover chart (stub actors)', () => {
     expect(tag('resumingCronJobs')).toBe(false);
   });
 
-  it('failover: unplanned: target locks, fences the source, transfers ownership without it, force-promotes', async () => {
+  it('failover: unplanned: target locks, fences the source, transfers ownership without it, takes the lock again, force-promotes', async () => {
     const h = startHarness({ input: (k) => ({ request: sampleRequest(k, { type: 'unplanned' }), role: 'target', cluster: 'west' }) });
     await h.settle();
     const tasks = unique(tasksOf(h));
-    expect(tasks.slice(0, 5)).toEqual([
+    expect(tasks.slice(0, 6)).toEqual([
       'initialization.validating',
       'initialization.acquiringLock',
       `${W}.sourceClusterShutdown.fencingSource`,
       `${W}.volumeTransitionSource.transferringOwnership`,
+      `${W}.volumeTransitionSource.retakingLock`,
       `${W}.volumeTransitionTarget.promotingVolumes`,
     ]);
     expect(tasks.at(-1)).toBe(`${W}.completion.releasingLock`);

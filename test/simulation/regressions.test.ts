@@ -84,4 +84,50 @@ describe('simulation: regressions (fixed)', () => {
       'rolledBack',
     );
   });
+
+  // Found by the swarm (2026-11-22): the source stalled past its lease's TTL inside AcquireLock, the forced target
+  // took the failover's lease again and promoted; back, the source's AcquireLock was refused ("locked by west for
+  // this failover"), it aborted, recorded FAILED and released the lease the target held, leaving two primaries.
+  it('regression: a source back from a stall joins its failover\'s lease re-taken by the peer instead of aborting and releasing it under a promoted target (seed=16, generated-2, UPTIME planned force, target crash at 2; found by the swarm: single-writer violated)', async () => {
+    await check(
+      { seed: 16, scenario: 'generated-2', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned', force: true }, crashPoints: [{ cluster: 'west', atTransition: 2, downMs: 49610 }] },
+      'completed',
+    );
+  });
+
+  // Found by the swarm (2026-11-22): the source restarted past its lease's TTL and took the failover's lease again
+  // (fencing token 2), then completed and released it while the target was stalled. The target's regain saw the
+  // success, but kept its proof with token 1, so its last guarded task (ResumeCronJobs) was refused as a lost lease
+  // until the loss bound failed it: source completed, target failed.
+  it('regression: a target whose peer completed after re-taking the lease finishes with the group\'s current fencing token instead of losing the lease in a loop (seed=1056599231, generated-23, UPTIME planned, source crash at 14, target stall; found by the swarm: sides-agree violated)', async () => {
+    await check(
+      {
+        seed: 1056599231,
+        scenario: 'generated-23',
+        profile: 'swarm',
+        failover: { mode: 'UPTIME', type: 'planned' },
+        crashPoints: [{ cluster: 'east', atTransition: 14, downMs: 65082 }],
+        stallPoints: [{ cluster: 'west', atMs: 78978, durationMs: 61004 }],
+      },
+      'completed',
+    );
+  });
+
+  // Found by the swarm (2026-11-22): the unplanned target's TransferOwnership step also took the lock again; the
+  // transfer applied, the lock write then met a conflict, and the step's failure rolled back a transfer that had
+  // already given the group to the target: the source saw the transfer and completed, the target rolled back.
+  // The lock is now taken again by a task of its own, past the point of no return (policy forward).
+  it('regression: an unplanned target whose lock write fails after the ownership transfer applied goes forward instead of rolling back (seed=1276640779, generated-20, UPTIME unplanned, source crash at 4, target stall; found by the swarm: sides-agree violated)', async () => {
+    await check(
+      {
+        seed: 1276640779,
+        scenario: 'generated-20',
+        profile: 'swarm',
+        failover: { mode: 'UPTIME', type: 'unplanned' },
+        crashPoints: [{ cluster: 'east', atTransition: 4, downMs: 75464 }],
+        stallPoints: [{ cluster: 'west', atMs: 119999, durationMs: 61013 }],
+      },
+      'completed',
+    );
+  });
 });

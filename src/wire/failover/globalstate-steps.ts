@@ -137,22 +137,31 @@ export function globalStateSteps(w: FailoverWiring) {
     const take = () =>
       gs.acquireLock(r.groupId, { holder: deps.cluster, leaseToken: input.leaseToken, failoverId: r.failoverId, reason: `${r.type} ${r.mode} failover ${r.failoverName}: ${r.reason}`.slice(0, 500), ttlMs: input.policy.leaseTtlMs, ...forced(r) }, { log: ctx.log, signal: ctx.signal });
     let record: GroupRecord;
+    let joined = false;
     try {
       record = await take();
     } catch (e) {
-      // Unplanned: the unreachable source's lease may still run; it cannot be renewed, so wait it out (bounded by one TTL).
-      if (!(r.type === 'unplanned' && isDriverError(e) && e.reason === 'Locked')) throw e;
+      if (!(isDriverError(e) && e.reason === 'Locked')) throw e;
       const current = await gs.getGroup(r.groupId, { log: ctx.log, signal: ctx.signal });
       const lock = current?.lock;
-      if (!lock || lock.holder !== r.sourceCluster) throw e;
-      const waitMs = Math.min(input.policy.leaseTtlMs, Math.max(0, lock.expiresAtMs - nowMs()) + 1);
-      ctx.log.info({ holder: lock.holder, failoverId: lock.failoverId, waitMs }, "Waiting for the unreachable source's lease to expire");
-      await clock.sleep(waitMs, ctx.signal);
-      record = await take();
+      if (current && leaseHeld(current, input, nowMs())) {
+        // This failover's own lease, taken again by the peer while this side was away past its TTL (a stall or a
+        // crash): the lease is the failover's, not a cluster's, so this side joins it as the peer joins ours. Aborting
+        // here would end the failover under a peer that may already have promoted.
+        record = current;
+        joined = true;
+      } else {
+        // Unplanned: the unreachable source's lease may still run; it cannot be renewed, so wait it out (bounded by one TTL).
+        if (r.type !== 'unplanned' || !lock || lock.holder !== r.sourceCluster) throw e;
+        const waitMs = Math.min(input.policy.leaseTtlMs, Math.max(0, lock.expiresAtMs - nowMs()) + 1);
+        ctx.log.info({ holder: lock.holder, failoverId: lock.failoverId, waitMs }, "Waiting for the unreachable source's lease to expire");
+        await clock.sleep(waitMs, ctx.signal);
+        record = await take();
+      }
     }
     const proof = { leaseToken: input.leaseToken, fencingToken: record.fencingToken };
     if (input.params.rememberReplicas === true) await rememberReplicas(w, { ...input, proof }, { ...ctx, token: proof.fencingToken });
-    ctx.log.info({ fencingToken: proof.fencingToken, expiresAtMs: record.lock?.expiresAtMs }, 'Acquired lock');
+    ctx.log.info({ fencingToken: proof.fencingToken, expiresAtMs: record.lock?.expiresAtMs, holder: record.lock?.holder }, joined ? "Joined this failover's lease, held by the peer" : 'Acquired lock');
     return { proof, leaseExpiresAtMs: record.lock?.expiresAtMs, version: record.version };
   };
 
@@ -239,13 +248,6 @@ export function globalStateSteps(w: FailoverWiring) {
       record = now;
     }
     ctx.log.info({ owner: record.ownerCluster, version: record.version, guarded: withProof }, 'Transferred ownership');
-    if (!withProof) {
-      // An unguarded transfer fences by compare-and-set and revokes every lease, ours included: take the lock again
-      // (a fresh fencing token, newer than anything the old owner holds) for the rest of the failover.
-      const taken = await gs.acquireLock(r.groupId, { holder: deps.cluster, leaseToken: input.leaseToken, failoverId: r.failoverId, reason: `unplanned failover ${r.failoverName} after fencing ${r.sourceCluster}`, ttlMs: input.policy.leaseTtlMs, ...forced(r) }, { log: ctx.log, signal: ctx.signal });
-      ctx.log.info({ fencingToken: taken.fencingToken }, 'Acquired lock');
-      return { proof: { leaseToken: input.leaseToken, fencingToken: taken.fencingToken }, leaseExpiresAtMs: taken.lock?.expiresAtMs };
-    }
     if (input.params.markCompleted === true) {
       await publishDowntime(input, ctx, record);
       await gs.setVolumeState(r.groupId, needProof(input), { failoverId: r.failoverId, state: 'COMPLETED', message: `target ${deps.cluster} activated` }, { log: ctx.log, signal: ctx.signal });
@@ -319,9 +321,15 @@ export function globalStateSteps(w: FailoverWiring) {
       if (h && h.status !== 'SUCCESS') out.observed = endedObservation(h);
       return out;
     }
-    // The peer completed and released the lock (planned failovers): nothing left that needs the lease.
-    if (h?.status === 'SUCCESS') return { observed: 'ENDED_SUCCESS' };
-    if (ours && r.type === 'planned') return { observed: 'OWNED' };
+    // The peer completed and released the lock (planned failovers): nothing left that needs the lease. This side's
+    // last guarded writes, as the new owner, are checked against the group's fencing token; the peer may have taken
+    // the lease again (a restart past its TTL) after this side last saw it, so the proof takes the current token,
+    // unless another lease holds the lock now.
+    const ended = h?.status === 'SUCCESS' ? 'ENDED_SUCCESS' : ours && r.type === 'planned' ? 'OWNED' : undefined;
+    if (ended) {
+      const fresh = ours && !(lock && lock.expiresAtMs >= now);
+      return fresh ? { observed: ended, proof: { leaseToken: input.leaseToken, fencingToken: record.fencingToken } } : { observed: ended };
+    }
     if (lock && lock.expiresAtMs >= now) {
       throw new DriverError('Conflict', 'engine', 'regainLease', `group ${r.groupId} is locked by failover ${lock.failoverId} (${lock.holder}) until ${lock.expiresAtMs}`, { reason: 'Locked' });
     }
