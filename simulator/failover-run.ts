@@ -490,11 +490,23 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
 
 /** An object whose every property is read from `target()` at the time of use (methods bound to it). */
 function delegate<T extends object>(target: () => T): T {
+  // Bound methods are made once per target and method (a new process life brings a new target).
+  let boundTo: T | undefined;
+  const bound = new Map<PropertyKey, { v: unknown; b: unknown }>();
   return new Proxy({} as T, {
     get: (_o, prop) => {
       const t = target();
       const v = Reflect.get(t, prop, t) as unknown;
-      return typeof v === 'function' ? (...args: unknown[]) => (v as (...a: unknown[]) => unknown).apply(t, args) : v;
+      if (typeof v !== 'function') return v;
+      if (boundTo !== t) {
+        boundTo = t;
+        bound.clear();
+      }
+      const hit = bound.get(prop);
+      if (hit?.v === v) return hit.b;
+      const b = (...args: unknown[]) => (v as (...a: unknown[]) => unknown).apply(t, args);
+      bound.set(prop, { v, b });
+      return b;
     },
   });
 }

@@ -55,6 +55,9 @@ export class InvariantViolation extends Error {
   }
 }
 
+/** The faults a request may draw, in the order their rates are summed. */
+const INJECTED_KINDS = ['Conflict', 'Throttled', 'Transient', 'Timeout'] as const;
+
 export class SimKernel {
   readonly seed: number;
   readonly sched: Scheduler;
@@ -136,23 +139,19 @@ export class SimKernel {
    */
   async call<T>(opClass: OpClass, route: Route, apply: () => T | Promise<T>, driver = opClass.split('.')[0]): Promise<T> {
     const latencyMs = this.draw(this.plan.latency[opClass]);
-    const fail = (kind: DriverError['kind'], reason: string, message: string) => {
-      this.emit('call.fault', { op: route.op, from: route.from, to: route.to, kind, reason, detail: route.detail });
-      return new DriverError(kind, driver, route.op, message, { reason });
-    };
     if (this.isDown(route.to) || this.isDown(route.from)) {
       await this.sched.sleep(latencyMs);
-      throw fail('Transient', 'Unavailable', `${route.to} is unavailable`);
+      throw this.fault(route, driver, 'Transient', 'Unavailable', `${route.to} is unavailable`);
     }
     if (this.partitioned(route.from, route.to)) {
       await this.sched.sleep(this.plan.timeoutMs);
-      throw fail('Transient', 'Timeout', `${route.op} from ${route.from} to ${route.to} timed out (partition)`);
+      throw this.fault(route, driver, 'Transient', 'Timeout', `${route.op} from ${route.from} to ${route.to} timed out (partition)`);
     }
     if (this.faultsOn) {
       const rates = this.plan.errorRates[opClass];
       const r = this.faultRnd.float();
       let acc = 0;
-      for (const kind of ['Conflict', 'Throttled', 'Transient', 'Timeout'] as const) {
+      for (const kind of INJECTED_KINDS) {
         acc += rates[kind];
         if (r < acc) {
           if (kind === 'Timeout') {
@@ -160,11 +159,11 @@ export class SimKernel {
             const applied = this.faultRnd.chance(0.5);
             if (applied) await apply();
             await this.sched.sleep(this.plan.timeoutMs);
-            throw fail('Transient', 'Timeout', `${route.op} timed out${applied ? ' (applied)' : ''}`);
+            throw this.fault(route, driver, 'Transient', 'Timeout', `${route.op} timed out${applied ? ' (applied)' : ''}`);
           }
           await this.sched.sleep(latencyMs);
           const reason = kind === 'Conflict' ? 'Conflict' : kind === 'Throttled' ? 'TooManyRequests' : 'InternalError';
-          throw fail(kind, reason, `${route.op}: injected ${kind}`);
+          throw this.fault(route, driver, kind, reason, `${route.op}: injected ${kind}`);
         }
       }
     }
@@ -172,11 +171,27 @@ export class SimKernel {
     await this.sched.sleep(half);
     if (this.isDown(route.to)) {
       await this.sched.sleep(latencyMs - half);
-      throw fail('Transient', 'Unavailable', `${route.to} went down during ${route.op}`);
+      throw this.fault(route, driver, 'Transient', 'Unavailable', `${route.to} went down during ${route.op}`);
     }
     const result = await apply();
     await this.sched.sleep(latencyMs - half);
     return result;
+  }
+
+  /**
+   * The error of a failed simulated request, traced. It carries no stack frames: it is an expected answer (every
+   * caller handles it by kind, and its frames would only show this kernel), and walking the async stack of every
+   * injected fault was a visible share of a run.
+   */
+  private fault(route: Route, driver: string, kind: DriverError['kind'], reason: string, message: string): DriverError {
+    this.emit('call.fault', { op: route.op, from: route.from, to: route.to, kind, reason, detail: route.detail });
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return new DriverError(kind, driver, route.op, message, { reason });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 
   addInvariant(inv: Invariant): void {

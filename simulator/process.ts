@@ -100,6 +100,11 @@ export class SimProcess {
     return this.aliveFlag && this.incarnationNo === n;
   }
 
+  /** Settles an answer for incarnation `n` only once it may run: at once (no promise hop), after a stall, or never. */
+  private deliver<T>(n: number, settle: () => T): T | Promise<T> {
+    return this.isCurrent(n) && this.stalledUntil === undefined ? settle() : this.runnable(n).then(settle);
+  }
+
   /**
    * The port as this incarnation sees it: every method waits until the process may run, and its answer
    * (or error) is delivered only to a live, unstalled incarnation. Callback arguments (watch handlers) are
@@ -114,24 +119,28 @@ export class SimProcess {
         void this.runnable(n).then(() => f(...a));
         return undefined;
       };
+    // One wrapper per method, made on its first read (a port's methods do not change; a replaced one gets its own).
+    const wrapped = new Map<PropertyKey, { v: unknown; w: (...args: unknown[]) => unknown }>();
     return new Proxy(port, {
       get: (target, prop, receiver) => {
         const v = Reflect.get(target, prop, receiver) as unknown;
         if (typeof v !== 'function') return v;
-        return (...args: unknown[]) => {
+        const hit = wrapped.get(prop);
+        if (hit?.v === v) return hit.w;
+        const w = (...args: unknown[]) => {
           const fenced = args.some((a) => typeof a === 'function') ? args.map((a) => (typeof a === 'function' ? wrapCallback(a as (...x: unknown[]) => unknown) : a)) : args;
-          return this.runnable(n).then(async () => {
-            let out: unknown;
-            try {
-              out = await (v as (...x: unknown[]) => unknown).apply(target, fenced);
-            } catch (e) {
-              await this.runnable(n);
-              throw e;
-            }
-            await this.runnable(n);
-            return out;
-          });
+          return this.runnable(n)
+            .then(() => (v as (...x: unknown[]) => unknown).apply(target, fenced))
+            .then(
+              (out) => this.deliver(n, () => out),
+              (e: unknown) =>
+                this.deliver(n, () => {
+                  throw e;
+                }),
+            );
         };
+        wrapped.set(prop, { v, w });
+        return w;
       },
     });
   }
@@ -141,11 +150,10 @@ export class SimProcess {
     const n = this.incarnationNo;
     return {
       now: () => base.now(),
-      sleep: async (ms, signal) => {
-        await this.runnable(n);
-        await base.sleep(ms, signal);
-        await this.runnable(n);
-      },
+      sleep: (ms, signal) =>
+        this.runnable(n)
+          .then(() => base.sleep(ms, signal))
+          .then(() => this.deliver(n, () => undefined)),
     };
   }
 

@@ -95,6 +95,27 @@ function drainMicrotasksOnly(): Promise<void> {
 /** In a closed world the run loop still yields to the event loop this often (events), so the process stays responsive. */
 const YIELD_EVERY_EVENTS = 256;
 
+/** A sleep with an abort signal: its own abort listener (handleEvent), so a sleep allocates no closures for it. */
+class AbortableSleep {
+  id: TimerId = 0;
+  constructor(
+    private readonly sched: Scheduler,
+    private readonly signal: AbortSignal,
+    private readonly resolve: () => void,
+    private readonly reject: (reason: unknown) => void,
+  ) {}
+
+  wake(): void {
+    this.signal.removeEventListener('abort', this);
+    this.resolve();
+  }
+
+  handleEvent(): void {
+    this.sched.cancel(this.id);
+    this.reject(this.signal.reason);
+  }
+}
+
 /** A pending event as a fork sees it: everything but the callback. */
 export interface PendingEvent {
   readonly atMs: number;
@@ -207,17 +228,12 @@ export class Scheduler {
 
   /** Resolves after `ms` of virtual time; rejects with the signal's reason when aborted first. */
   sleep(ms: number, signal?: AbortSignal, label = 'sleep'): Promise<void> {
+    if (!signal) return new Promise<void>((resolve) => void this.after(ms, label, resolve));
     return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        this.cancel(id);
-        reject(signal?.reason);
-      };
-      const id = this.after(ms, label, () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) return reject(signal.reason);
+      const sleep = new AbortableSleep(this, signal, resolve, reject);
+      sleep.id = this.after(ms, label, () => sleep.wake());
+      signal.addEventListener('abort', sleep, { once: true });
     });
   }
 

@@ -11,7 +11,7 @@ import { groupIdOf, type WorkloadKind } from '../machines/failover/group.types.t
 import type { FaultPlan, FaultProfile } from './faults.ts';
 import { SimGlobalStateStore } from './globalstate/store.ts';
 import { SimKernel } from './kernel.ts';
-import { Annotations, asNumber, findCondition } from './kube/controllers/common.ts';
+import { Annotations, asNumber, findCondition, objectRef } from './kube/controllers/common.ts';
 import { fluxPaused } from './kube/controllers/flux.ts';
 import { forkClusterControllers, startClusterControllers, type ClusterControllers, type ControllerFork } from './kube/controllers/index.ts';
 import { fenceCidrs, fenceInEffect, FENCE_MESSAGES, FENCE_RESULT_SUCCEEDED } from './kube/controllers/networkfence.ts';
@@ -343,12 +343,12 @@ export class SimWorld {
 
   /** A copy of a workload (the caller's to change). */
   workload(cluster: string, kind: WorkloadKind, namespace: string, name: string): KubeObject | undefined {
-    return this.get(cluster, { ...Kinds[kind], namespace, name });
+    return this.get(cluster, objectRef(Kinds[kind], namespace, name));
   }
 
   /** As `workload`, without the copy: the stored object, deep-frozen and shared. */
   peekWorkload(cluster: string, kind: WorkloadKind, namespace: string, name: string): Readonly<KubeObject> | undefined {
-    return this.peek(cluster, { ...Kinds[kind], namespace, name });
+    return this.peek(cluster, objectRef(Kinds[kind], namespace, name));
   }
 
   /** status.readyReplicas of a Deployment or StatefulSet (0 when absent or the object is missing). */
@@ -364,7 +364,7 @@ export class SimWorld {
 
   /** status.state of a VolumeReplication, or undefined when it does not exist on that cluster. */
   volumeState(cluster: string, namespace: string, name: string): VolumeState | undefined {
-    const vr = this.peek(cluster, { ...Kinds.VolumeReplication, namespace, name });
+    const vr = this.peek(cluster, objectRef(Kinds.VolumeReplication, namespace, name));
     return vr ? vrState(vr) : undefined;
   }
 
@@ -412,8 +412,9 @@ export class SimWorld {
 
   private peerVolumes(cluster: string, namespace: string, name: string): Array<{ cluster: string; object: Readonly<KubeObject> }> {
     const out: Array<{ cluster: string; object: Readonly<KubeObject> }> = [];
-    for (const c of this.peersOf(cluster)) {
-      const object = this.peek(c, { ...Kinds.VolumeReplication, namespace, name });
+    for (const c of this.scenario.clusters) {
+      if (c === cluster) continue;
+      const object = this.cluster(c).store.peek(objectRef(Kinds.VolumeReplication, namespace, name));
       if (object) out.push({ cluster: c, object });
     }
     return out;

@@ -29,6 +29,8 @@ import {
   type TransferInput,
 } from '../../drivers/globalstate/globalstate.rules.ts';
 import type { SimKernel } from '../kernel.ts';
+// Stored records are plain JSON (commit stores a jsonClone): copyJson gives what jsonClone would, several times faster.
+import { copyJson } from '../kube/object-util.ts';
 
 const DRIVER = 'globalstate';
 
@@ -95,7 +97,7 @@ export class SimGlobalStateStore {
   // Operations. SimGlobalState calls these inside kernel.call, after validating the input; each one is atomic.
 
   getGroup(groupId: string): GroupRecord | undefined {
-    return jsonClone(this.groups.get(groupId));
+    return copyJson(this.groups.get(groupId));
   }
 
   createGroup(by: string, input: CreateGroupInput): GroupRecord {
@@ -183,7 +185,7 @@ export class SimGlobalStateStore {
     }
     if (transferAlreadyApplied(record, input)) {
       entry(false, { replay: true });
-      return jsonClone(record);
+      return copyJson(record);
     }
     const refusal = transferRefusal(record, input, now);
     if (refusal) {
@@ -191,7 +193,7 @@ export class SimGlobalStateStore {
       this.kernel.emit('globalstate.write.refused', { group: groupId, op: 'transferOwnership', by, reason: refusal.reason });
       throw conflict(op, refusal, groupId);
     }
-    const next = jsonClone(record);
+    const next = copyJson(record);
     next.ownerCluster = input.to;
     next.previousOwner = input.from;
     next.version += 1;
@@ -253,7 +255,7 @@ export class SimGlobalStateStore {
     const record = this.groups.get(groupId);
     const now = this.now();
     if (!record || !leaseLive(record.lock, now)) return false;
-    const next = jsonClone(record);
+    const next = copyJson(record);
     next.lock!.expiresAtMs = now - 1;
     this.commit('expireLease', 'nemesis', next);
     this.kernel.emit('globalstate.lease.expired', { group: groupId, holder: record.lock!.holder });
@@ -264,7 +266,7 @@ export class SimGlobalStateStore {
   // Inspection (read-only, for invariants and tests). Every result is a copy.
 
   group(groupId: string): GroupRecord | undefined {
-    return jsonClone(this.groups.get(groupId));
+    return copyJson(this.groups.get(groupId));
   }
 
   groupIds(): string[] {
@@ -321,7 +323,7 @@ export class SimGlobalStateStore {
   private mustGet(op: string, groupId: string): GroupRecord {
     const record = this.groups.get(groupId);
     if (!record) throw notFound(op, groupId);
-    return jsonClone(record);
+    return copyJson(record);
   }
 
   /** A write guarded by the live lease and fencing token; `alreadySet` makes a re-run of an applied write succeed. */
@@ -339,13 +341,13 @@ export class SimGlobalStateStore {
     if (refusal) {
       if (alreadySet?.(current)) {
         entry(false, { replay: true });
-        return jsonClone(current);
+        return copyJson(current);
       }
       entry(false, { reason: refusal.reason });
       this.kernel.emit('globalstate.write.refused', { group: groupId, op, by, reason: refusal.reason, fencingToken: proof.fencingToken });
       throw conflict(fullOp, refusal, groupId);
     }
-    const next = jsonClone(current);
+    const next = copyJson(current);
     change(next, now);
     next.updatedAtMs = now;
     entry(true);
@@ -357,8 +359,8 @@ export class SimGlobalStateStore {
     this.groups.set(record.groupId, stored);
     let list = this.revisions.get(record.groupId);
     if (!list) this.revisions.set(record.groupId, (list = []));
-    list.push({ seq: ++this.seq, atMs: this.now(), op, by, record: jsonClone(stored) });
-    return jsonClone(stored);
+    list.push({ seq: ++this.seq, atMs: this.now(), op, by, record: copyJson(stored) });
+    return copyJson(stored);
   }
 
   private issue(groupId: string, issue: FencingTokenIssue): void {

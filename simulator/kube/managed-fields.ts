@@ -134,9 +134,11 @@ const TREES_MAX = 2000;
 
 function sharedTree(paths: ReadonlySet<PathKey>): JsonObject {
   const sorted = [...paths].sort();
-  const key = JSON.stringify(sorted);
+  // A cheap key (no escaping of the NUL separators); a field name holding '\u0001' could make two sets collide, so a
+  // hit is checked against the paths the tree decodes to.
+  const key = sorted.join('\u0001');
   let tree = trees.get(key);
-  if (tree) return tree;
+  if (tree && sameSet(decoded.get(tree) ?? new Set(), paths)) return tree;
   tree = deepFreeze(treeOf(sorted));
   // The next write decodes this tree again: it decodes to these paths.
   decoded.set(tree, new Set(sorted));
@@ -218,9 +220,16 @@ const firstSeg = (p: PathKey): string => {
   return i < 0 ? p : p.slice(0, i);
 };
 
+const FEW_TOUCHED = 8;
+
+/** Whether `q` is `t` or a field under it. */
+const atOrUnder = (q: PathKey, t: PathKey): boolean => q.length >= t.length && q.startsWith(t) && (q.length === t.length || q.charCodeAt(t.length) === 0);
+
 /** The fields a write changed (`touched`), with what `removeTouched` needs to know of them, computed once per write. */
 interface Touched {
   paths: Set<PathKey>;
+  /** The same paths as a list, when there are few: checked by prefix without building each prefix of a field. */
+  few?: PathKey[];
   prefixes: Set<PathKey>;
   /** First segments of the touched paths: a field with another first segment is not affected. */
   firsts: Set<string>;
@@ -229,30 +238,43 @@ interface Touched {
 function touchedInfo(paths: Set<PathKey>): Touched {
   const firsts = new Set<string>();
   for (const p of paths) firsts.add(firstSeg(p));
-  return { paths, prefixes: prefixesOf(paths), firsts };
+  return { paths, prefixes: prefixesOf(paths), firsts, few: paths.size <= FEW_TOUCHED ? [...paths] : undefined };
 }
 
 /**
  * Removes from `o` the fields a write changed: each touched field, everything under it, and any owned
  * ancestor that is no longer a map in `next` (owning a map itself is not disturbed by changes inside it).
  */
-function removeTouched(o: Owned, touched: Touched, next: KubeObject): void {
+function removeTouched(o: Owned, touched: Touched, next: KubeObject, regained?: ReadonlySet<PathKey>): void {
   if (touched.paths.size === 0 || o.paths.size === 0) return;
   let gone: PathKey[] | undefined;
   for (const q of o.paths) {
-    if (!touched.firsts.has(firstSeg(q))) continue;
-    let drop = touched.paths.has(q);
-    for (let i = q.indexOf(SEP); i >= 0 && !drop; i = q.indexOf(SEP, i + 1)) drop = touched.paths.has(q.slice(0, i));
+    let drop = false;
+    if (touched.few) for (let j = 0; j < touched.few.length && !drop; j++) drop = atOrUnder(q, touched.few[j]);
+    else {
+      if (!touched.firsts.has(firstSeg(q))) continue;
+      drop = touched.paths.has(q);
+      for (let i = q.indexOf(SEP); i >= 0 && !drop; i = q.indexOf(SEP, i + 1)) drop = touched.paths.has(q.slice(0, i));
+    }
     if (!drop && touched.prefixes.has(q) && !isObject(getPath(next, pathSegs(q)))) drop = true;
     if (drop) (gone ??= []).push(q);
   }
-  if (!gone) return;
+  // The writer's own entry loses nothing when it takes every field it would lose back (see recordUpdate).
+  if (!gone || (regained && gone.every((q) => regained.has(q)))) return;
   const paths = writable(o);
   for (const q of gone) paths.delete(q);
 }
 
+const ownsAll = (o: Owned, paths: ReadonlySet<PathKey>): boolean => {
+  for (const p of paths) if (!o.paths.has(p)) return false;
+  return true;
+};
+
+const isEntry = (o: Owned, manager: string, operation: Operation, subresource: string | undefined): boolean =>
+  o.entry.manager === manager && o.entry.operation === operation && o.entry.subresource === subresource;
+
 function entryFor(owned: Owned[], manager: string, operation: Operation, subresource: string | undefined, apiVersion: string, time: string): Owned {
-  let o = owned.find((x) => x.entry.manager === manager && x.entry.operation === operation && x.entry.subresource === subresource);
+  let o = owned.find((x) => isEntry(x, manager, operation, subresource));
   if (!o) {
     const entry: ManagedEntry = { manager, operation, apiVersion, time, fieldsType: 'FieldsV1', fieldsV1: {} };
     if (subresource) entry.subresource = subresource;
@@ -291,9 +313,14 @@ export function recordUpdate(old: KubeObject | undefined, next: KubeObject, mana
   const list = old?.metadata.managedFields;
   if (touched.size === 0) return encode(owned, list);
   const info = touchedInfo(touched);
-  for (const o of owned) removeTouched(o, info, next);
-  const mine = entryFor(owned, manager, 'Update', scope === 'status' ? 'status' : undefined, next.apiVersion, time);
-  if (gained.size > 0) {
+  const subresource = scope === 'status' ? 'status' : undefined;
+  // The writer's entry, when it already owns every field it gains: removing its touched fields and adding the
+  // gained ones back leaves its set as it is, so that set need not be copied.
+  const writer = owned.find((o) => isEntry(o, manager, 'Update', subresource));
+  const keeps = writer && ownsAll(writer, gained) ? writer : undefined;
+  for (const o of owned) removeTouched(o, info, next, o === keeps ? gained : undefined);
+  const mine = entryFor(owned, manager, 'Update', subresource, next.apiVersion, time);
+  if (!ownsAll(mine, gained)) {
     const paths = writable(mine);
     for (const p of gained) paths.add(p);
   }

@@ -120,8 +120,14 @@ export function copyJsonSharing<T>(v: T, prev: unknown): T {
 export function deepFreeze<T>(v: T): T {
   if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return v;
   Object.freeze(v);
-  if (Array.isArray(v)) for (const x of v) deepFreeze(x);
-  else for (const k in v) deepFreeze((v as Record<string, unknown>)[k]);
+  if (Array.isArray(v)) {
+    for (const x of v) if (typeof x === 'object' && x !== null && !Object.isFrozen(x)) deepFreeze(x);
+  } else {
+    for (const k in v) {
+      const x = (v as Record<string, unknown>)[k];
+      if (typeof x === 'object' && x !== null && !Object.isFrozen(x)) deepFreeze(x);
+    }
+  }
   return v;
 }
 
@@ -170,13 +176,17 @@ export function copy<T>(v: T): T {
   if (typeof v !== 'object' || v === null) return v;
   if (Array.isArray(v)) {
     const a = new Array(v.length);
-    for (let i = 0; i < v.length; i++) a[i] = copy(v[i]);
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      a[i] = typeof x === 'object' && x !== null ? copy(x) : x;
+    }
     return a as T;
   }
   const out: Record<string, unknown> = {};
   for (const k in v) {
     const x = (v as Record<string, unknown>)[k];
-    if (x !== undefined) out[k] = copy(x);
+    if (typeof x === 'object') out[k] = x === null ? null : copy(x);
+    else if (x !== undefined) out[k] = x;
   }
   return out as T;
 }
@@ -210,15 +220,23 @@ export function equalExcept(a: Record<string, unknown>, b: Record<string, unknow
   return true;
 }
 
-/** The last second formatted: the store stamps many writes within the same second. */
-const lastIso = { s: NaN, text: '' };
+/** The last second formatted, and the last day's `YYYY-MM-DDT` prefix: the store stamps many writes per second and day. */
+const lastIso = { s: NaN, text: '', day: NaN, prefix: '' };
+
+const two = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
 /** Milliseconds to an RFC 3339 timestamp with second precision, as Kubernetes writes them. */
 export function isoSeconds(ms: number): string {
   const s = Math.floor(ms / 1000);
   if (s !== lastIso.s) {
+    const day = Math.floor(s / 86400);
+    if (day !== lastIso.day) {
+      lastIso.day = day;
+      lastIso.prefix = new Date(day * 86400_000).toISOString().slice(0, -13);
+    }
+    const sod = s - day * 86400;
     lastIso.s = s;
-    lastIso.text = new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+    lastIso.text = `${lastIso.prefix}${two(Math.floor(sod / 3600))}:${two(Math.floor(sod / 60) % 60)}:${two(sod % 60)}Z`;
   }
   return lastIso.text;
 }

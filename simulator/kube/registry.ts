@@ -89,8 +89,8 @@ export function crdCauses(crd: KubeObject): FieldCause[] {
 /** The ResourceRegistry of one simulated API server. */
 export class SimResourceRegistry implements ResourceRegistry {
   private readonly byGvk = new Map<string, ResourceType>();
-  /** The same types by group, then version, then kind: a lookup without building a key string. */
-  private readonly byParts = new Map<string, Map<string, Map<string, ResourceType>>>();
+  /** The same types by kind (a kind is rarely served by more than one group and version): a lookup without building a key string. */
+  private readonly byKind = new Map<string, ResourceType[]>();
   private readonly byPluralKey = new Map<string, ResourceType>();
   private readonly crds = new Map<string, { crd: KubeObject; types: ResourceType[] }>();
 
@@ -100,17 +100,16 @@ export class SimResourceRegistry implements ResourceRegistry {
 
   private add(t: ResourceType): void {
     this.byGvk.set(gvkKey(t.group, t.version, t.kind), t);
-    let byVersion = this.byParts.get(t.group);
-    if (!byVersion) this.byParts.set(t.group, (byVersion = new Map()));
-    let byKind = byVersion.get(t.version);
-    if (!byKind) byVersion.set(t.version, (byKind = new Map()));
-    byKind.set(t.kind, t);
+    const same = (this.byKind.get(t.kind) ?? []).filter((x) => x.group !== t.group || x.version !== t.version);
+    this.byKind.set(t.kind, [...same, t]);
     this.byPluralKey.set(gvkKey(t.group, t.version, t.plural), t);
   }
 
   private remove(t: ResourceType): void {
     this.byGvk.delete(gvkKey(t.group, t.version, t.kind));
-    this.byParts.get(t.group)?.get(t.version)?.delete(t.kind);
+    const rest = (this.byKind.get(t.kind) ?? []).filter((x) => x.group !== t.group || x.version !== t.version);
+    if (rest.length) this.byKind.set(t.kind, rest);
+    else this.byKind.delete(t.kind);
     this.byPluralKey.delete(gvkKey(t.group, t.version, t.plural));
   }
 
@@ -163,7 +162,9 @@ export class SimResourceRegistry implements ResourceRegistry {
   }
 
   lookup(gvk: GVK): ResourceType | undefined {
-    return this.byParts.get(gvk.group)?.get(gvk.version)?.get(gvk.kind);
+    const types = this.byKind.get(gvk.kind);
+    if (types) for (const t of types) if (t.group === gvk.group && t.version === gvk.version) return t;
+    return undefined;
   }
 
   byPlural(group: string, version: string, plural: string): ResourceType | undefined {

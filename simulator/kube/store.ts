@@ -568,7 +568,16 @@ export class SimKubeStore implements KubeStore {
     if (typeof head.kind !== 'string' || head.kind === '') throw badRequest(op, `Object 'Kind' is missing in '${JSON.stringify(obj)}'`);
     if (typeof head.apiVersion !== 'string' || head.apiVersion === '') throw badRequest(op, `Object 'apiVersion' is missing in '${JSON.stringify(obj)}'`);
     const m = isObject(obj.metadata) ? (obj.metadata as unknown as JsonObject) : undefined;
-    const metadata = copyJson({ name: m ? m.name : '', namespace: m?.namespace, resourceVersion: m?.resourceVersion }) as unknown as KubeObject['metadata'];
+    const name = m ? m.name : '';
+    const namespace = m?.namespace;
+    const resourceVersion = m?.resourceVersion;
+    let metadata: KubeObject['metadata'];
+    if (typeof name === 'string' && (namespace === undefined || typeof namespace === 'string') && (resourceVersion === undefined || typeof resourceVersion === 'string')) {
+      // Strings (the usual case) are their own copies.
+      metadata = { name };
+      if (namespace !== undefined) metadata.namespace = namespace;
+      if (resourceVersion !== undefined) metadata.resourceVersion = resourceVersion;
+    } else metadata = copyJson({ name, namespace, resourceVersion }) as unknown as KubeObject['metadata'];
     return { apiVersion: head.apiVersion as string, kind: head.kind as string, metadata };
   }
 

@@ -21,26 +21,36 @@ function signalOf(args: unknown[]): AbortSignal | undefined {
 
 /** The port with each call retried up to `attempts` times on a retryable failure. */
 export function withCallRetries<T extends object>(port: T, clock: ClockPort, attempts = CALL_ATTEMPTS_MAX, baseMs = CALL_RETRY_BASE_MS): T {
+  // One wrapper per method, made on its first read (a method replaced on the port gets its own).
+  const wrapped = new Map<PropertyKey, { v: unknown; w: unknown }>();
   return new Proxy(port, {
     get(target, prop) {
       const v = Reflect.get(target, prop, target);
       if (typeof v !== 'function') return v;
-      // Bound to the port itself: called with the proxy as `this`, a method's own calls to its helpers
-      // (this.withKind, this.run) would come back through this trap and be turned into retried promises.
-      if (typeof prop !== 'string' || NOT_WRAPPED.has(prop)) return (v as (...a: unknown[]) => unknown).bind(target);
-      const read = READS.has(prop);
-      return async (...args: unknown[]) => {
-        for (let i = 0; ; i++) {
-          try {
-            return await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          } catch (e) {
-            const retry = isDriverError(e) && (read ? e.retryable : e.kind === 'Transient' || e.kind === 'Throttled') && i + 1 < attempts;
-            const signal = signalOf(args);
-            if (!retry || signal?.aborted) throw e;
-            await clock.sleep(baseMs * 2 ** i, signal);
-          }
-        }
-      };
+      const hit = wrapped.get(prop);
+      if (hit?.v === v) return hit.w;
+      const w = wrap(target, prop, v as (...a: unknown[]) => Promise<unknown>);
+      wrapped.set(prop, { v, w });
+      return w;
     },
   });
+
+  function wrap(target: T, prop: PropertyKey, v: (...a: unknown[]) => Promise<unknown>): unknown {
+    // Bound to the port itself: called with the proxy as `this`, a method's own calls to its helpers
+    // (this.withKind, this.run) would come back through this trap and be turned into retried promises.
+    if (typeof prop !== 'string' || NOT_WRAPPED.has(prop)) return v.bind(target);
+    const read = READS.has(prop);
+    return async (...args: unknown[]) => {
+      for (let i = 0; ; i++) {
+        try {
+          return await v.apply(target, args);
+        } catch (e) {
+          const retry = isDriverError(e) && (read ? e.retryable : e.kind === 'Transient' || e.kind === 'Throttled') && i + 1 < attempts;
+          const signal = signalOf(args);
+          if (!retry || signal?.aborted) throw e;
+          await clock.sleep(baseMs * 2 ** i, signal);
+        }
+      }
+    };
+  }
 }

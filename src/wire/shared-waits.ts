@@ -39,6 +39,8 @@ export function equalitySelector(selector: string): Array<[string, string]> | un
  * reason spares every wait the DOMException a reason-less abort() builds.
  */
 const WAIT_SETTLED = new Error('the wait settled');
+/** Why a closed feed stops its list, watch and backoff sleep: the feed's loop ends on it without reading it. */
+const FEED_CLOSED = new Error('shared wait closed');
 
 function matches(obj: KubeObject, labels: ReadonlyArray<readonly [string, string]>): boolean {
   const have = obj.metadata.labels;
@@ -98,14 +100,18 @@ class Feed {
     } else this.bySelector.delete(w);
   }
 
-  /** Stops the list and watch; waits still open fail with `reason` when one is given. */
-  close(reason?: unknown): void {
+  /** Stops the list and watch; waits still open fail with the error `reason` makes (made only when one is open). */
+  close(reason?: () => unknown): void {
     if (this.closed) return;
     this.closed = true;
     this.markListed();
-    this.stop.abort(new Error('shared wait closed'));
+    this.stop.abort(FEED_CLOSED);
     this.handle?.stop();
-    if (reason !== undefined) for (const w of this.waiters()) w.fail(reason);
+    if (reason === undefined) return;
+    const open = this.waiters();
+    if (open.length === 0) return;
+    const error = reason();
+    for (const w of open) w.fail(error);
   }
 
   private waiters(): Waiter[] {
@@ -114,7 +120,7 @@ class Feed {
 
   private failAll(e: unknown): void {
     this.onEnd();
-    this.close(e);
+    this.close(() => e);
   }
 
   /** List, then watch from the list's resourceVersion; after a broken stream, re-list (bounded, with backoff). */
@@ -206,6 +212,77 @@ class Feed {
 }
 
 /**
+ * One wait registered on a feed: its predicate is checked against the objects in scope until it gives a value, the
+ * wait's signal aborts, its timeout passes or the feed fails. A class rather than closures: a step opens one per
+ * resource, and it is its own abort listener (handleEvent).
+ */
+class Wait<T> implements Waiter {
+  readonly labels?: ReadonlyArray<readonly [string, string]>;
+  inScope?: Map<string, KubeObject>;
+  /** Cancels the timeout sleep; made only for a wait the feed did not settle at once. */
+  timer: AbortController | undefined;
+  settled = false;
+  /** The one-entry view a named wait's predicate gets. */
+  private single: Map<string, KubeObject> | undefined;
+
+  constructor(
+    readonly feed: Feed,
+    readonly scope: WaitScope,
+    labels: ReadonlyArray<readonly [string, string]> | undefined,
+    private readonly predicate: (objects: ReadonlyMap<string, KubeObject>) => T | undefined,
+    private readonly resolve: (v: T) => void,
+    private readonly reject: (e: unknown) => void,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    if (labels) this.labels = labels;
+  }
+
+  check(): void {
+    if (this.settled) return;
+    let view: ReadonlyMap<string, KubeObject>;
+    const name = this.scope.name;
+    if (name !== undefined) {
+      const single = (this.single ??= new Map());
+      single.clear();
+      const o = this.feed.objects.get(name);
+      if (o && (!this.labels || matches(o, this.labels))) single.set(name, o);
+      view = single;
+    } else view = this.inScope!;
+    let value: T | undefined;
+    try {
+      value = this.predicate(view);
+    } catch (e) {
+      return this.finish(false, e);
+    }
+    if (value !== undefined) this.finish(true, value);
+  }
+
+  fail(e: unknown): void {
+    this.finish(false, e);
+  }
+
+  /** The wait's signal aborted. */
+  handleEvent(): void {
+    this.finish(false, this.signal?.reason);
+  }
+
+  finish(ok: boolean, v: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.feed.remove(this);
+    this.timer?.abort(WAIT_SETTLED);
+    this.signal?.removeEventListener('abort', this);
+    if (ok) this.resolve(v as T);
+    else this.reject(v);
+  }
+}
+
+function timedOut(gvk: GVK, scope: WaitScope, opts: WaitForOptions): DriverError {
+  const what = opts.what ?? `${gvk.kind}${scope.namespace ? ` in ${scope.namespace}` : ''}${scope.name ? ` ${scope.name}` : ''}`;
+  return new DriverError('Transient', 'engine', 'waitFor', `Timed out after ${opts.timeoutMs}ms waiting for ${what}`, { reason: 'Timeout' });
+}
+
+/**
  * The waits of one step, sharing one list and watch per kind and namespace. Close it when the step ends (the
  * feeds stop; waits still open fail with the close's reason). A wait whose label selector is not of the
  * `a=b,c=d` form falls back to watch-wait.ts `waitFor`.
@@ -224,52 +301,20 @@ export class SharedWaits {
   waitFor<T>(gvk: GVK, scope: WaitScope, predicate: (objects: ReadonlyMap<string, KubeObject>) => T | undefined, opts: WaitForOptions): Promise<T> {
     const labels = scope.labelSelector !== undefined ? equalitySelector(scope.labelSelector) : undefined;
     if (this.closed || (scope.labelSelector !== undefined && !labels)) return waitFor(this.port, gvk, scope, predicate, opts);
-    const what = opts.what ?? `${gvk.kind}${scope.namespace ? ` in ${scope.namespace}` : ''}${scope.name ? ` ${scope.name}` : ''}`;
     return new Promise<T>((resolve, reject) => {
       if (opts.signal?.aborted) return reject(opts.signal.reason);
-      if (opts.timeoutMs <= 0) return reject(new DriverError('Transient', 'engine', 'waitFor', `Timed out after ${opts.timeoutMs}ms waiting for ${what}`, { reason: 'Timeout' }));
-      const feed = this.feedOf(gvk, scope.namespace);
-      const timer = new AbortController();
-      let done = false;
-      const finish = (fn: () => void) => {
-        if (done) return;
-        done = true;
-        feed.remove(waiter);
-        timer.abort(WAIT_SETTLED);
-        opts.signal?.removeEventListener('abort', onAbort);
-        fn();
-      };
-      const single = new Map<string, KubeObject>();
-      const waiter: Waiter = {
-        scope,
-        ...(labels ? { labels } : {}),
-        check: () => {
-          if (done) return;
-          let view: ReadonlyMap<string, KubeObject>;
-          if (scope.name !== undefined) {
-            single.clear();
-            const o = feed.objects.get(scope.name);
-            if (o && (!labels || matches(o, labels))) single.set(scope.name, o);
-            view = single;
-          } else view = waiter.inScope!;
-          let value: T | undefined;
-          try {
-            value = predicate(view);
-          } catch (e) {
-            return finish(() => reject(e));
-          }
-          if (value !== undefined) finish(() => resolve(value));
-        },
-        fail: (e) => finish(() => reject(e)),
-      };
-      const onAbort = () => finish(() => reject(opts.signal?.reason));
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const timeoutMs = Math.max(0, opts.timeoutMs);
-      this.clock.sleep(timeoutMs, timer.signal).then(
-        () => finish(() => reject(new DriverError('Transient', 'engine', 'waitFor', `Timed out after ${opts.timeoutMs}ms waiting for ${what}`, { reason: 'Timeout' }))),
+      if (opts.timeoutMs <= 0) return reject(timedOut(gvk, scope, opts));
+      const wait = new Wait(this.feedOf(gvk, scope.namespace), scope, labels, predicate, resolve, reject, opts.signal);
+      opts.signal?.addEventListener('abort', wait, { once: true });
+      // A synced feed may settle the wait right here; only a wait still open needs its timeout (a sleep started
+      // and aborted at once would never be scheduled anyway, so skipping it changes no event).
+      wait.feed.add(wait);
+      if (wait.settled) return;
+      wait.timer = new AbortController();
+      this.clock.sleep(Math.max(0, opts.timeoutMs), wait.timer.signal).then(
+        () => wait.finish(false, timedOut(gvk, scope, opts)),
         () => {},
       );
-      feed.add(waiter);
     });
   }
 
@@ -311,7 +356,7 @@ export class SharedWaits {
     this.closed = true;
     const feeds = [...this.feeds.values()];
     this.feeds.clear();
-    for (const f of feeds) f.close(new DriverError('Transient', 'engine', 'waitFor', 'The step that owned this wait ended', { reason: 'Aborted' }));
+    for (const f of feeds) f.close(() => new DriverError('Transient', 'engine', 'waitFor', 'The step that owned this wait ended', { reason: 'Aborted' }));
   }
 
   private feedOf(gvk: GVK, namespace: string | undefined): Feed {

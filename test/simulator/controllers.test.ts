@@ -143,6 +143,31 @@ describe('simulated controllers', () => {
     expect(s.get(ref('Deployment', 'web'))?.status?.readyReplicas).toBe(2);
   });
 
+  it('controllers: deployment: the owner index follows status writes and moved ownerReferences', async () => {
+    const h = harness();
+    const s = h.store('east');
+    const deployments = h.controllers.get('east')!.deployments;
+    s.create(deployment('Deployment', 'web', 1));
+    s.create(deployment('Deployment', 'api', 0));
+    await h.kernel.run();
+    const [pod] = podsOf(s, 'web');
+    const names = (owner: string) => deployments.pods('shop', owner).map((p) => p.metadata.name);
+    expect(names('web')).toEqual([pod.metadata.name]);
+    // A status write keeps the pod's ownerReferences: it stays where it was.
+    s.updateStatus({ ...pod, status: { ...pod.status, phase: 'Running', message: 'still here' } });
+    expect(names('web')).toEqual([pod.metadata.name]);
+    expect(names('api')).toEqual([]);
+    // Moving its ownerReference (selector labels too) moves it in the index at once, before any reconcile runs.
+    const cur = s.get(ref('Pod', pod.metadata.name))!;
+    const api = s.get(ref('Deployment', 'api'))!;
+    s.update({
+      ...cur,
+      metadata: { ...cur.metadata, labels: { ...cur.metadata.labels, app: 'api' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'api', uid: api.metadata.uid ?? '' }] },
+    });
+    expect(names('api')).toEqual([pod.metadata.name]);
+    expect(names('web')).toEqual([]);
+  });
+
   it('controllers: statefulset: pods start one at a time in ordinal order and stop from the highest (replicas=3)', async () => {
     const h = harness();
     const s = h.store('east');
@@ -229,6 +254,41 @@ describe('simulated controllers', () => {
     await h.kernel.run({ untilMs: h.kernel.now() + 30_000 });
     expect(String(vrOf(h, 'west').status?.lastSyncTime) > String(first)).toBe(true);
     expect(h.ledger.writes('shop', 'data')).toBeGreaterThan(0);
+  });
+
+  it('controllers: volume ledger: a copy holds the same storage and shares nothing with its source', () => {
+    let now = 1_000;
+    const src = new VolumeReplicationLedger(() => now);
+    src.observe('east', 'shop', 'data', 'Primary');
+    src.observe('west', 'shop', 'data', 'Secondary');
+    src.write('east', 'shop', 'data');
+    now += 10_000;
+    src.sync('east', 'west', 'shop', 'data');
+    src.write('east', 'shop', 'data');
+    now += 5_000;
+    src.observe('west', 'shop', 'data', 'Primary'); // forced while east still writes: a loss, overlapping epochs
+    const copy = new VolumeReplicationLedger(() => now);
+    copy.copyFrom(src);
+    const view = (l: VolumeReplicationLedger) => ({
+      epochs: l.epochs('shop', 'data'),
+      heads: ['east', 'west'].map((c) => l.head(c, 'shop', 'data')),
+      holders: l.primaryHolders('shop', 'data'),
+      lastSyncMs: l.lastSyncMs('shop', 'data'),
+      writes: l.writes('shop', 'data'),
+      loss: l.dataLoss(),
+      contains: l.contains('west', 'east', 'shop', 'data'),
+      overlapped: l.overlapped('west', 'shop', 'data'),
+    });
+    const before = view(src);
+    expect(view(copy)).toEqual(before);
+    expect(before.loss).toHaveLength(1);
+    // The copy moves on; its source stays as it was.
+    now += 1_000;
+    copy.write('west', 'shop', 'data');
+    copy.observe('east', 'shop', 'data', 'Secondary');
+    copy.resync('west', 'east', 'shop', 'data');
+    expect(view(copy)).not.toEqual(before);
+    expect(view(src)).toEqual(before);
   });
 
   it('controllers: volumereplication: promotion is refused while the peer is primary, then happens after its demotion', async () => {

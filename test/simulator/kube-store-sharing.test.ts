@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Kinds, type KubeObject, type ObjectRef } from '../../drivers/cluster/cluster.port.ts';
 import { DriverError } from '../../drivers/errors.ts';
 import type { JsonObject } from '../../drivers/json.ts';
-import { copy, copyJson, copyJsonSharing, deepFreeze, shareEqual } from '../../simulator/kube/object-util.ts';
+import { copy, copyJson, copyJsonSharing, deepFreeze, isoSeconds, shareEqual } from '../../simulator/kube/object-util.ts';
 import { createRegistry } from '../../simulator/kube/registry.ts';
 import { SimKubeStore } from '../../simulator/kube/store.ts';
 import { applySchema } from '../../simulator/kube/validation.ts';
@@ -249,6 +249,53 @@ describe('kube store: managedFields bookkeeping', () => {
     );
   });
 
+  it('kube store: with nested maps, each manager owns exactly the leaf fields it was last to change', () => {
+    const leafValue = fc.option(fc.constantFrom('1', '2'), { nil: null });
+    const value = fc.oneof(leafValue, fc.dictionary(fc.constantFrom('x', 'y'), leafValue));
+    const nested = fc.record({ manager: fc.constantFrom(...MANAGERS), extra: fc.dictionary(fc.constantFrom('a', 'ab', 'b'), value, { minKeys: 1 }) });
+    /** Leaf fields of a value: path -> JSON of the value (an empty map is a leaf, as managedFields count it). */
+    const leafMap = (v: unknown, at: string, out: Map<string, string>): Map<string, string> => {
+      if (typeof v === 'object' && v !== null && Object.keys(v).length > 0) for (const [k, x] of Object.entries(v)) leafMap(x, `${at}.${k}`, out);
+      else if (v !== undefined) out.set(at, JSON.stringify(v));
+      return out;
+    };
+    const owned = (tree: JsonObject, at: string, out: string[]): string[] => {
+      const keys = Object.keys(tree).filter((k) => k.startsWith('f:'));
+      if (at !== '' && (keys.length === 0 || '.' in tree)) out.push(at);
+      for (const k of keys) owned(tree[k] as JsonObject, `${at}.${k.slice(2)}`, out);
+      return out;
+    };
+    fc.assert(
+      fc.property(fc.array(nested, { maxLength: 12 }), (writes) => {
+        const { s, clock } = store([]);
+        // A built-in kind keeps fields it does not know: `extra` takes any JSON.
+        s.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'apps' }, extra: { a: '1', b: { x: '2' } } }, { fieldManager: 'creator' });
+        const ref: ObjectRef = { ...Kinds.ConfigMap, namespace: 'apps', name: 'x' };
+        const owner = new Map<string, string>([['.extra.a', 'creator'], ['.extra.b.x', 'creator']]);
+        for (const w of writes) {
+          clock.ms += 700;
+          const before = leafMap(s.get(ref)!.extra, '.extra', new Map());
+          s.mergePatch(ref, { extra: w.extra }, { fieldManager: w.manager });
+          const after = leafMap(s.get(ref)!.extra, '.extra', new Map());
+          for (const p of new Set([...before.keys(), ...after.keys()])) {
+            if (before.get(p) === after.get(p)) continue;
+            if (after.has(p)) owner.set(p, w.manager);
+            else owner.delete(p);
+          }
+        }
+        const want = new Map<string, string[]>();
+        for (const [p, m] of owner) want.set(m, [...(want.get(m) ?? []), p].sort());
+        const got = new Map<string, string[]>();
+        for (const e of s.get(ref)!.metadata.managedFields ?? []) {
+          const paths = owned(e.fieldsV1 as JsonObject, '', []).filter((p) => p === '.extra' || p.startsWith('.extra.'));
+          if (paths.length) got.set(e.manager as string, paths.sort());
+        }
+        expect(got).toEqual(want);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('kube store: objects whose managers own the same fields stay apart when one of them changes', () => {
     const { s } = store([]);
     const ref = (name: string): ObjectRef => ({ ...Kinds.ConfigMap, namespace: 'apps', name });
@@ -286,6 +333,16 @@ describe('kube store: managedFields bookkeeping', () => {
 
 describe('kube store: sharing helpers', () => {
   const json = fc.jsonValue({ maxDepth: 4 });
+
+  it('kube store: isoSeconds formats any time as toISOString does, whatever came before (its last second and day never go stale)', () => {
+    const ms = fc.oneof(fc.integer({ min: -62_135_596_800_000, max: 253_402_300_799_999 }), fc.integer({ min: T0 - 200_000_000, max: T0 + 200_000_000 }));
+    fc.assert(
+      fc.property(fc.array(ms, { minLength: 1, maxLength: 20 }), (times) => {
+        for (const t of times) expect(isoSeconds(t)).toBe(new Date(Math.floor(t / 1000) * 1000).toISOString().replace('.000Z', 'Z'));
+      }),
+      { numRuns: RUNS * 10 },
+    );
+  });
 
   it('kube store: copyJsonSharing gives copyJson\'s content, in the same key order, and the old value itself when equal', () => {
     fc.assert(

@@ -13,6 +13,7 @@ import {
   BaseController,
   isoTime,
   keyOf,
+  objectRef,
   refFor,
   removeCondition,
   setCondition,
@@ -161,7 +162,7 @@ export class FluxController extends BaseController {
 
   /** Puts an object straight into its reconciled state (the world builder's converged start). */
   materialize(namespace: string, name: string): void {
-    const obj = this.ctx.store.peek({ ...this.gvk, namespace, name });
+    const obj = this.ctx.store.peek(objectRef(this.gvk, namespace, name));
     if (!obj) throw new Error(`materialize: ${this.kind} ${namespace}/${name} does not exist on ${this.cluster}`);
     this.writeStatus(obj, this.readyStatus(obj));
   }

@@ -13,6 +13,7 @@ import {
   findCondition,
   isoTime,
   keyOf,
+  objectRef,
   refFor,
   setCondition,
   splitKey,
@@ -196,7 +197,8 @@ export class VolumeReplicationController extends BaseController {
   private setStatus(obj: KubeObject, fields: { state?: VolumeState; message: string; conds: Conds; extra?: JsonObject }): boolean {
     let conditions = (obj.status?.conditions as unknown as Condition[] | undefined) ?? [];
     const generation = obj.metadata.generation ?? 1;
-    for (const c of fields.conds) conditions = setCondition(conditions, { ...c, observedGeneration: generation }, this.now);
+    // Object.assign, not a spread of `c` with one more key: V8's slow path (see objectRef in common.ts).
+    for (const c of fields.conds) conditions = setCondition(conditions, Object.assign({}, c, { observedGeneration: generation }), this.now);
     const status: JsonObject = {
       ...(obj.status ?? {}),
       ...(fields.extra ?? {}),
@@ -420,7 +422,7 @@ export class VolumeReplicationController extends BaseController {
 
   /** Puts a VolumeReplication straight into a settled state (the world builder's converged start). */
   materialize(namespace: string, name: string): void {
-    const obj = this.ctx.store.peek({ ...Kinds.VolumeReplication, namespace, name });
+    const obj = this.ctx.store.peek(objectRef(Kinds.VolumeReplication, namespace, name));
     if (!obj) throw new Error(`materialize: VolumeReplication ${namespace}/${name} does not exist on ${this.cluster}`);
     const primary = obj.spec?.replicationState === 'primary';
     const at = isoTime(this.now);

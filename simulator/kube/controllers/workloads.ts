@@ -11,6 +11,7 @@ import {
   BaseController,
   isoTime,
   keyOf,
+  objectRef,
   refFor,
   setCondition,
   shortHash,
@@ -70,6 +71,11 @@ export function redrawPodName(rnd: RandomStream, pod: Readonly<KubeObject>, take
  * containers have stopped, podStopMs later, as on a real node.
  */
 export const KUBELET_FINALIZER = 'simulator.failover-engine.io/kubelet';
+
+/** A count from status (0 when absent). */
+function count(v: unknown): number {
+  return typeof v === 'number' ? v : 0;
+}
 
 /** The replicas a workload asks for: Kubernetes defaults an absent spec.replicas to 1. */
 export function desiredReplicas(obj: KubeObject): number {
@@ -143,9 +149,10 @@ export class ReplicatedWorkloadController extends BaseController {
 
   /** Keeps the owner index: a pod moves from the owners its old version named to those its new version names. */
   private index(old: KubeObject | undefined, pod: KubeObject | undefined): void {
-    const ownersOf = (p: KubeObject | undefined) => (p?.metadata.ownerReferences ?? []).filter((o) => o.kind === this.kind).map((o) => keyOf(p!.metadata.namespace, o.name));
-    const before = ownersOf(old);
-    const after = ownersOf(pod);
+    // A new version that kept the same ownerReferences (the store shares a version's unchanged frozen parts) moves nothing.
+    if (old && pod && old.metadata.ownerReferences === pod.metadata.ownerReferences) return;
+    const before = this.ownerKeys(old);
+    const after = this.ownerKeys(pod);
     for (const k of before) {
       if (after.includes(k)) continue;
       const set = this.owned.get(k);
@@ -159,18 +166,23 @@ export class ReplicatedWorkloadController extends BaseController {
     }
   }
 
+  /** `namespace/workload` of each owner of this controller's kind that the pod names. */
+  private ownerKeys(p: KubeObject | undefined): string[] {
+    return (p?.metadata.ownerReferences ?? []).filter((o) => o.kind === this.kind).map((o) => keyOf(p!.metadata.namespace, o.name));
+  }
+
   protected override onOtherChange(c: StoreChange): void {
     if (c.object.kind !== 'Pod' || c.object.apiVersion !== 'v1') return;
     this.index(c.old, c.type === 'DELETED' ? undefined : c.object);
     const owner = c.object.metadata.ownerReferences?.find((o) => o.kind === this.kind);
     if (!owner) return;
-    const podKey = keyOf(c.object.metadata.namespace, c.object.metadata.name);
     if (c.type === 'DELETED') {
+      const podKey = keyOf(c.object.metadata.namespace, c.object.metadata.name);
       this.timers.cancel(podKey);
       this.stopping.delete(podKey);
       this.podSeq.delete(podKey);
       this.queue.add(keyOf(c.object.metadata.namespace, owner.name));
-    } else if (c.object.metadata.deletionTimestamp && !this.stopping.has(podKey)) {
+    } else if (c.object.metadata.deletionTimestamp && !this.stopping.has(keyOf(c.object.metadata.namespace, c.object.metadata.name))) {
       // Someone else deleted one of our pods: its owner notices and the kubelet stops it.
       this.queue.add(keyOf(c.object.metadata.namespace, owner.name));
     }
@@ -178,15 +190,19 @@ export class ReplicatedWorkloadController extends BaseController {
 
   /** The pods this workload owns, as the controller sees them. */
   pods(namespace: string, name: string): KubeObject[] {
+    return this.ownedPods(namespace, name, this.ctx.store.peek(objectRef(this.gvk, namespace, name)));
+  }
+
+  /** As `pods`, given the workload's stored object as just read (undefined when it is gone). */
+  private ownedPods(namespace: string, name: string, owner: Readonly<KubeObject> | undefined): KubeObject[] {
     // From the owner index (no scan of the namespace's pods), still narrowed by the workload's selector as a
     // list by label would be; ownership is what decides. The stored objects are shared and frozen: read only.
     const names = this.owned.get(keyOf(namespace, name));
     if (!names) return [];
-    const owner = this.ctx.store.peek({ ...this.gvk, namespace, name });
     const selector = owner ? Object.entries(selectorLabels(owner)) : [];
     const out: KubeObject[] = [];
     for (const podName of names) {
-      const p = this.ctx.store.peek({ ...Kinds.Pod, namespace, name: podName });
+      const p = this.ctx.store.peek(objectRef(Kinds.Pod, namespace, podName));
       if (!p || !p.metadata.ownerReferences?.some((o) => o.kind === this.kind && o.name === name)) continue;
       if (selector.some(([k, v]) => p.metadata.labels?.[k] !== v)) continue;
       out.push(p);
@@ -212,7 +228,7 @@ export class ReplicatedWorkloadController extends BaseController {
     const { namespace, name } = splitKey(key);
     if (namespace === undefined) return;
     const obj = this.ctx.store.peek(refFor(this.gvk, key));
-    const pods = this.pods(namespace, name).map((p) => this.view(p, name));
+    const pods = this.ownedPods(namespace, name, obj).map((p) => this.view(p, name));
     // Pods deleted by someone else: the kubelet stops them.
     for (const p of pods) if (p.terminating && !this.stopping.has(keyOf(namespace, p.name))) this.terminatePod(namespace, p.name, name);
     if (!obj) {
@@ -258,7 +274,7 @@ export class ReplicatedWorkloadController extends BaseController {
 
   private podName(obj: KubeObject, ordinal: number | undefined): string {
     if (ordinal !== undefined) return `${obj.metadata.name}-${ordinal}`;
-    return drawPodName(this.rnd, `${obj.metadata.name}-${this.templateHash(obj)}-`, (name) => this.ctx.store.peek({ ...Kinds.Pod, namespace: obj.metadata.namespace, name }) !== undefined);
+    return drawPodName(this.rnd, `${obj.metadata.name}-${this.templateHash(obj)}-`, (name) => this.ctx.store.peek(objectRef(Kinds.Pod, obj.metadata.namespace, name)) !== undefined);
   }
 
   private podObject(obj: KubeObject, podName: string, ordinal: number | undefined): KubeObject {
@@ -300,7 +316,7 @@ export class ReplicatedWorkloadController extends BaseController {
   }
 
   private podRef(namespace: string, podName: string): ObjectRef {
-    return { ...Kinds.Pod, namespace, name: podName };
+    return objectRef(Kinds.Pod, namespace, podName);
   }
 
   private readyStatus(): JsonObject {
@@ -403,21 +419,20 @@ export class ReplicatedWorkloadController extends BaseController {
 
   private updateStatus(obj: KubeObject): void {
     const namespace = obj.metadata.namespace ?? '';
-    const pods = this.pods(namespace, obj.metadata.name).map((p) => this.view(p, obj.metadata.name));
+    const pods = this.ownedPods(namespace, obj.metadata.name, obj).map((p) => this.view(p, obj.metadata.name));
     const before = obj.status ?? {};
     const status = this.computeStatus(obj, pods);
     const written = this.writeStatus(obj, status);
     if (written !== obj) {
-      const n = (v: unknown) => (typeof v === 'number' ? v : 0);
-      if (n(before.readyReplicas) !== n(status.readyReplicas) || n(before.replicas) !== n(status.replicas) || before.observedGeneration !== status.observedGeneration) {
+      if (count(before.readyReplicas) !== count(status.readyReplicas) || count(before.replicas) !== count(status.replicas) || before.observedGeneration !== status.observedGeneration) {
         this.emit('status', {
           kind: this.kind,
           ns: namespace,
           name: obj.metadata.name,
           desired: desiredReplicas(obj),
-          replicas: n(status.replicas),
-          ready: n(status.readyReplicas),
-          observedGeneration: n(status.observedGeneration),
+          replicas: count(status.replicas),
+          ready: count(status.readyReplicas),
+          observedGeneration: count(status.observedGeneration),
         });
       }
     }
@@ -428,7 +443,7 @@ export class ReplicatedWorkloadController extends BaseController {
    * builder uses it so a run starts from a cluster that has been running for a while.
    */
   materialize(namespace: string, name: string): void {
-    const obj = this.ctx.store.peek({ ...this.gvk, namespace, name });
+    const obj = this.ctx.store.peek(objectRef(this.gvk, namespace, name));
     if (!obj) throw new Error(`materialize: ${this.kind} ${namespace}/${name} does not exist on ${this.cluster}`);
     const desired = desiredReplicas(obj);
     for (let i = 0; i < desired; i++) {
@@ -438,7 +453,7 @@ export class ReplicatedWorkloadController extends BaseController {
       this.ctx.store.putStatus({ ...created, status: this.readyStatus() });
       this.podSeq.set(keyOf(namespace, podName), this.nextSeq++);
     }
-    const fresh = this.ctx.store.peek({ ...this.gvk, namespace, name });
+    const fresh = this.ctx.store.peek(objectRef(this.gvk, namespace, name));
     if (fresh) this.updateStatus(fresh);
   }
 }
