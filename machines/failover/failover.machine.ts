@@ -10,7 +10,7 @@ import { asStepError, isLeaseLost, isRetryable } from '../shared/step-error.ts';
 import { backoffMs } from '../shared/retry.ts';
 import { unprovided } from '../shared/unprovided.ts';
 import { failoverInputProblems } from './failover.input.ts';
-import { BRANCHES, placesOf, workPathOf, type BranchPlan, type Goto, type PeerObservation, type TaskMark, type TaskPlace } from './failover.plan.ts';
+import { BRANCHES, placesOf, workPathOf, type BranchPlan, type Goto, type PeerObservation, type TaskMark, type TaskPlace, type TaskPlan, type WindowTag } from './failover.plan.ts';
 import {
   DEFAULT_FAILOVER_POLICY,
   type FailoverContext,
@@ -35,7 +35,8 @@ export const ERRORS_KEPT_MAX = 10;
 
 export type FailoverTag = 'dualPrimaryWindow' | 'sourceFenced' | 'manualIntervention' | 'retrying' | 'leaseHeld' | 'waitingForPeer';
 
-export type FailoverEvent = { type: 'deadline.passed' };
+/** deadline.passed: the transitory deadline ran out; lease.lost: the lease region lost the lease (the work region picks where to). */
+export type FailoverEvent = { type: 'deadline.passed' } | { type: 'lease.lost' };
 
 export type FailoverOutput = { outcome: 'completed' | 'rolledBack' | 'failed' };
 
@@ -415,7 +416,7 @@ function taskState(branch: BranchPlan, place: TaskPlace, next: string): Cfg {
   const op = plan.task;
   const rollbackEntry = rollbackTargetOf(branch);
   const abortEntry = abs(branch, branch.abort.key);
-  const leaseLost = abs(branch, 'leaseLost');
+  const leaseLost = abs(branch, leaseLostKey(windowOf(plan)));
   const inLease = branch.holdsLease && (place.group === 'work' || place.group === 'rollback');
   const doneActions = [{ type: 'recordDone', params: { marks: plan.marks ?? [] } }];
   const rollbackActions = (cause: RollbackCause) => [{ type: 'beginRollback', params: { cause, stage: place.stage, task: place.task } }];
@@ -529,6 +530,8 @@ function taskState(branch: BranchPlan, place: TaskPlace, next: string): Cfg {
           : { actions: ['noteDeadlinePassed'] },
     };
   }
+  // A lease lost by the lease region lands in the leaseLost state that keeps declaring this task's window.
+  if (inLease) cfg.on = { ...cfg.on, 'lease.lost': { target: leaseLost } };
   return cfg;
 }
 
@@ -591,9 +594,9 @@ function branchState(branch: BranchPlan): Cfg {
                 input: ({ context }: { context: FailoverContext }) => infraInputOf(context, 'RenewLease'),
                 onDone: { target: 'waiting', actions: ['recordRenewal'] },
                 onError: [
-                  { guard: 'leaseLostError', target: abs(branch, 'leaseLost'), actions: ['recordLeaseLost'] },
+                  { guard: 'leaseLostError', target: 'waiting', actions: ['recordLeaseLost', raiseLeaseLost] },
                   { guard: 'renewalCanRetry', target: 'waiting', actions: ['scheduleRenewalRetry'] },
-                  { target: abs(branch, 'leaseLost'), actions: ['recordLeaseLost'] },
+                  { target: 'waiting', actions: ['recordLeaseLost', raiseLeaseLost] },
                 ],
               },
             },
@@ -615,13 +618,14 @@ function branchState(branch: BranchPlan): Cfg {
         },
       },
     };
-    states.leaseLost = {
+    const leaseLostState = (window: WindowTag | undefined, suffix: string): Cfg => ({
+      ...(window ? { tags: [window] } : {}),
       initial: 'regaining',
       states: {
         regaining: {
           always: { guard: 'leaseLossesSpent', target: FINAL.failed, actions: ['recordLeaseLossesSpent'] },
           invoke: {
-            id: `${branch.key}#regain`,
+            id: `${branch.key}#regain${suffix}`,
             src: 'regainLease',
             input: ({ context }: { context: FailoverContext }) => infraInputOf(context, 'RegainLease'),
             onDone: [
@@ -641,10 +645,16 @@ function branchState(branch: BranchPlan): Cfg {
           },
         },
         backingOff: {
-          invoke: untilRetryAt(`${branch.key}#regainBackoff`, 'regaining'),
+          invoke: untilRetryAt(`${branch.key}#regainBackoff${suffix}`, 'regaining'),
         },
       },
-    };
+    });
+    // One leaseLost state per window the branch's tasks declare: the sides stay in that window while the lease is
+    // won back (the volumes do not change on their own), and the chart keeps saying so.
+    for (const window of [undefined, ...new Set([...work, ...rollback].map((p) => windowOf(p.plan)))]) {
+      states[leaseLostKey(window)] ??= leaseLostState(window, window ? `-${window}` : '');
+    }
+    states.holding.on = { 'lease.lost': abs(branch, 'leaseLost') };
   } else {
     states.work = workCfg;
   }
@@ -652,6 +662,17 @@ function branchState(branch: BranchPlan): Cfg {
 }
 
 const raiseDeadline = raise({ type: 'deadline.passed' } as FailoverEvent);
+const raiseLeaseLost = raise({ type: 'lease.lost' } as FailoverEvent);
+
+/** The window a task declares (dual primaries, or a fenced source), if any. */
+function windowOf(plan: TaskPlan): WindowTag | undefined {
+  return plan.tags?.find((t): t is WindowTag => t === 'dualPrimaryWindow' || t === 'sourceFenced');
+}
+
+/** The leaseLost state a task's lost lease leads to: the plain one, or the one that keeps declaring its window. */
+function leaseLostKey(window: WindowTag | undefined): string {
+  return window ? `leaseLost_${window}` : 'leaseLost';
+}
 
 const branchStates: Cfg = Object.fromEntries(BRANCHES.map((b) => [b.key, branchState(b)]));
 

@@ -3,7 +3,7 @@
 // timeout, lease loss, manual intervention only when both clusters are unreachable), restore from a persisted
 // snapshot, and invalid input. Snapshots are always round-tripped through JSON.
 import { describe, expect, it } from 'vitest';
-import { deriveFailoverStatus } from '../../machines/failover/failover.status.ts';
+import { deriveFailoverStatus, dualPrimaryWindowOpen } from '../../machines/failover/failover.status.ts';
 import { FAILOVER_MACHINE_VERSION } from '../../machines/failover/failover.machine.ts';
 import { fatal, leaseLost, leafPath, observed, sampleGroup, sampleRequest, startHarness, transient, type Harness } from './failover.harness.ts';
 
@@ -241,6 +241,19 @@ describe('failover chart (stub actors)', () => {
     // The interrupted step ran again after the regain (idempotent), then the failover went on.
     expect(h.calls.filter((c) => c.endsWith('waitingForScaleDown'))).toHaveLength(2);
     expect(snap.context.proof.fencingToken).toBe(2);
+  });
+
+  it('failover: lease: a lease lost inside the dual-primary window keeps declaring the window until it is won back (found by the swarm: seed 1164450464)', async () => {
+    const h = startHarness({
+      input: (k) => ({ request: sampleRequest(k, { mode: 'UPTIME' }), role: 'target', cluster: 'west', policy: { leaseTtlMs: 30_000 } }),
+      renew: [leaseLost()],
+      script: { [`${W}.targetClusterPreparation.waitingForTargetReady`]: [{ ok: {}, takesMs: 60_000 }, { ok: {} }] },
+    });
+    await h.settle();
+    const lost = h.snapshots.filter((s) => JSON.stringify(s.value).includes('leaseLost'));
+    expect(lost.length).toBeGreaterThan(0);
+    for (const s of lost) expect(dualPrimaryWindowOpen(s), JSON.stringify(s.value)).toBe(true);
+    expect(roundTrip(h).context.outcome).toBe('completed');
   });
 
   it('failover: lease: a source that loses the lease and finds the failover already succeeded completes (no write)', async () => {

@@ -130,4 +130,14 @@ describe('simulation: regressions (fixed)', () => {
       'completed',
     );
   });
+
+  // Found by the swarm (2026-11-22): the UPTIME target joined the lease and promoted (the declared overlap), then the
+  // lease ran out under the stalled source; the chart's one leaseLost state declared no window, so two primaries
+  // stood undeclared while the target won the lease back. Each window now has a leaseLost state that keeps it.
+  it('regression: an UPTIME target that loses the lease inside the dual-primary window keeps declaring it while it wins the lease back (seed=1164450464, generated-9, target stall; found by the swarm: single-writer violated)', async () => {
+    await check(
+      { seed: 1164450464, scenario: 'generated-9', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned' }, stallPoints: [{ cluster: 'west', atMs: 7, durationMs: 61011 }] },
+      'completed',
+    );
+  });
 });
