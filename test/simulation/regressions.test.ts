@@ -140,4 +140,19 @@ describe('simulation: regressions (fixed)', () => {
       'completed',
     );
   });
+
+  // The same finding from another path (three source crashes and a stall; the target loses the lease in PromoteVolumes).
+  it('regression: an UPTIME target that loses the lease while promoting keeps declaring the dual-primary window (seed=1781712720, generated-24, source crash and stall; found by the swarm: single-writer violated)', async () => {
+    await check(
+      {
+        seed: 1781712720,
+        scenario: 'generated-24',
+        profile: 'swarm',
+        failover: { mode: 'UPTIME', type: 'planned' },
+        crashPoints: [{ cluster: 'east', atTransition: 3, downMs: 45593 }],
+        stallPoints: [{ cluster: 'east', atMs: 61365, durationMs: 84219 }],
+      },
+      'completed',
+    );
+  });
 });
