@@ -155,4 +155,26 @@ describe('simulation: regressions (fixed)', () => {
       'completed',
     );
   });
+
+  // Found by the swarm (2026-11-22; both seeds already failed before this session's changes): the source crashed
+  // right after its ownership transfer applied; back past its lease's TTL, its regain saw the group owned by this
+  // failover and completed at once, skipping its own RecordFailoverHistory and ReleaseLock (no history, lock left).
+  // OWNED now ends only the target's need for a lease; the source takes the lease again and finishes.
+  it('regression: a source whose lease ran out after its ownership transfer applied takes the lease again and records history and releases the lock (seed=2104102536, generated-31, UPTIME planned, source crash at 18; found by the swarm: history-recorded-once and lock-released violated)', async () => {
+    await check({ seed: 2104102536, scenario: 'generated-31', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned' }, crashPoints: [{ cluster: 'east', atTransition: 18, downMs: 55307 }] }, 'completed');
+  });
+
+  it('regression: the same with force and a later source stall (seed=4, generated-3, UPTIME planned force, source crash at 17 and stall)', async () => {
+    await check(
+      {
+        seed: 4,
+        scenario: 'generated-3',
+        profile: 'swarm',
+        failover: { mode: 'UPTIME', type: 'planned', force: true },
+        crashPoints: [{ cluster: 'east', atTransition: 17, downMs: 62951 }],
+        stallPoints: [{ cluster: 'east', atMs: 83450, durationMs: 61009 }],
+      },
+      'completed',
+    );
+  });
 });

@@ -325,7 +325,9 @@ export function globalStateSteps(w: FailoverWiring) {
     // last guarded writes, as the new owner, are checked against the group's fencing token; the peer may have taken
     // the lease again (a restart past its TTL) after this side last saw it, so the proof takes the current token,
     // unless another lease holds the lock now.
-    const ended = h?.status === 'SUCCESS' ? 'ENDED_SUCCESS' : ours && r.type === 'planned' ? 'OWNED' : undefined;
+    // OWNED (the transfer applied, no history yet) ends only the target's need for a lease: the source still has to
+    // record the history and release the lock, so it takes the lease again below and finishes its Completion.
+    const ended = h?.status === 'SUCCESS' ? 'ENDED_SUCCESS' : ours && r.type === 'planned' && input.role === 'target' ? 'OWNED' : undefined;
     if (ended) {
       const fresh = ours && !(lock && lock.expiresAtMs >= now);
       return fresh ? { observed: ended, proof: { leaseToken: input.leaseToken, fencingToken: record.fencingToken } } : { observed: ended };
