@@ -177,4 +177,11 @@ describe('simulation: regressions (fixed)', () => {
       'completed',
     );
   });
+
+  // Found by the swarm (2026-11-22): the source crashed in RecordFailoverHistory; restored past its lease's TTL, the
+  // re-run write recorded the history as the renewal found the lease gone, and the regain that saw the success
+  // completed without releasing the (expired) lock. The regain now releases this failover's lock first.
+  it('regression: a source that finds its success recorded while regaining the lease releases its lock before completing (seed=7, generated-3, UPTIME planned, source crash at 18; found by the swarm: lock-released violated)', async () => {
+    await check({ seed: 7, scenario: 'generated-3', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned' }, crashPoints: [{ cluster: 'east', atTransition: 18, downMs: 52732 }] }, 'completed');
+  });
 });

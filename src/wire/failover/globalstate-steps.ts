@@ -329,6 +329,11 @@ export function globalStateSteps(w: FailoverWiring) {
     // record the history and release the lock, so it takes the lease again below and finishes its Completion.
     const ended = h?.status === 'SUCCESS' ? 'ENDED_SUCCESS' : ours && r.type === 'planned' && input.role === 'target' ? 'OWNED' : undefined;
     if (ended) {
+      // A source that finds its success recorded (its RecordFailoverHistory applied as it lost the lease) completes
+      // from here: it still owes the release of this failover's lock, expired but still in the record.
+      if (ended === 'ENDED_SUCCESS' && input.role === 'source' && lock?.leaseToken === input.leaseToken) {
+        await gs.releaseLock(r.groupId, input.leaseToken, { log: ctx.log, signal: ctx.signal });
+      }
       const fresh = ours && !(lock && lock.expiresAtMs >= now);
       return fresh ? { observed: ended, proof: { leaseToken: input.leaseToken, fencingToken: record.fencingToken } } : { observed: ended };
     }
