@@ -321,16 +321,14 @@ export function globalStateSteps(w: FailoverWiring) {
       if (h && h.status !== 'SUCCESS') out.observed = endedObservation(h);
       return out;
     }
-    // The peer completed and released the lock (planned failovers): nothing left that needs the lease. This side's
-    // last guarded writes, as the new owner, are checked against the group's fencing token; the peer may have taken
-    // the lease again (a restart past its TTL) after this side last saw it, so the proof takes the current token,
-    // unless another lease holds the lock now.
-    // OWNED (the transfer applied, no history yet) ends only the target's need for a lease: the source still has to
-    // record the history and release the lock, so it takes the lease again below and finishes its Completion.
+    // The failover succeeded (history) or, for a target, ownership already moved to it (OWNED): nothing left needs
+    // the lease. The source still owes history and the lock's release, so OWNED alone does not end its need: it takes
+    // the lease again below and finishes its Completion. The proof takes the group's current fencing token (the peer
+    // may have taken the lease again before it completed), unless another lease holds the lock now.
     const ended = h?.status === 'SUCCESS' ? 'ENDED_SUCCESS' : ours && r.type === 'planned' && input.role === 'target' ? 'OWNED' : undefined;
     if (ended) {
       // A source that finds its success recorded (its RecordFailoverHistory applied as it lost the lease) completes
-      // from here: it still owes the release of this failover's lock, expired but still in the record.
+      // from here, so it releases this failover's lock first: expired, but still in the record.
       if (ended === 'ENDED_SUCCESS' && input.role === 'source' && lock?.leaseToken === input.leaseToken) {
         await gs.releaseLock(r.groupId, input.leaseToken, { log: ctx.log, signal: ctx.signal });
       }
