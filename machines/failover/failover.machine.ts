@@ -171,6 +171,15 @@ export const failoverSetup = setup({
       const o = (event as { output?: StepOutput }).output?.observed;
       return o === 'OWNED' || o === 'ENDED_SUCCESS' || o === 'COMPLETED';
     },
+    /**
+     * A planned failover's target that finds it already succeeded: every hand-off of its own was applied (the source
+     * records success only after the last one), so it goes on with its Completion tasks, whatever stale place (a
+     * snapshot restored from before its last writes) it stopped at.
+     */
+    targetSeesSuccess: ({ context, event }) => {
+      const o = (event as { output?: StepOutput }).output?.observed;
+      return context.role === 'target' && context.request.type === 'planned' && context.rollback === undefined && (o === 'OWNED' || o === 'ENDED_SUCCESS' || o === 'COMPLETED');
+    },
     /** A source that finds the failover already succeeded has nothing left to do (the target finishes as the owner). */
     sourceSeesSuccess: ({ context, event }) => {
       const o = (event as { output?: StepOutput }).output?.observed;
@@ -618,6 +627,7 @@ function branchState(branch: BranchPlan): Cfg {
         },
       },
     };
+    const completion = work.find((p) => p.stage === 'Completion');
     const leaseLostState = (window: WindowTag | undefined, suffix: string): Cfg => ({
       ...(window ? { tags: [window] } : {}),
       initial: 'regaining',
@@ -630,6 +640,7 @@ function branchState(branch: BranchPlan): Cfg {
             input: ({ context }: { context: FailoverContext }) => infraInputOf(context, 'RegainLease'),
             onDone: [
               { guard: 'sourceSeesSuccess', target: FINAL.completed, actions: ['markLeaseReleased'] },
+              ...(completion ? [{ guard: 'targetSeesSuccess', target: abs(branch, completion.path), actions: ['markLeaseReleased'] }] : []),
               { guard: 'peerSucceeded', target: abs(branch, `${workPath}.hist`), actions: ['markLeaseReleased'] },
               {
                 guard: 'peerFailedWhileWorking',

@@ -184,4 +184,22 @@ describe('simulation: regressions (fixed)', () => {
   it('regression: a source that finds its success recorded while regaining the lease releases its lock before completing (seed=7, generated-3, UPTIME planned, source crash at 18; found by the swarm: lock-released violated)', async () => {
     await check({ seed: 7, scenario: 'generated-3', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned' }, crashPoints: [{ cluster: 'east', atTransition: 18, downMs: 52732 }] }, 'completed');
   });
+
+  // Found by the swarm (2026-11-22): the target's persisted snapshot lagged behind its writes (snapshot saves hit
+  // conflicts), it restarted at MarkTargetReadyForTraffic after the source had completed and released the lock, and
+  // its regain saw the success but sent it back to that guarded hand-off, refused again until the loss bound failed
+  // it. A planned target that finds the failover succeeded now goes on with its Completion tasks.
+  it('regression: a target restored to a stale hand-off after the failover succeeded goes on with its Completion (seed=1598207349, generated-3, UPTIME planned, crash and target stall; found by the swarm: sides-agree violated)', async () => {
+    await check(
+      {
+        seed: 1598207349,
+        scenario: 'generated-3',
+        profile: 'swarm',
+        failover: { mode: 'UPTIME', type: 'planned' },
+        crashPoints: [{ cluster: 'east', atTransition: 100, downMs: 77075 }],
+        stallPoints: [{ cluster: 'west', atMs: 70844, durationMs: 87892 }],
+      },
+      'completed',
+    );
+  });
 });
