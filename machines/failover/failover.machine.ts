@@ -10,7 +10,7 @@ import { asStepError, isLeaseLost, isRetryable } from '../shared/step-error.ts';
 import { backoffMs } from '../shared/retry.ts';
 import { unprovided } from '../shared/unprovided.ts';
 import { failoverInputProblems } from './failover.input.ts';
-import { BRANCHES, placesOf, workPathOf, type BranchPlan, type Goto, type PeerObservation, type TaskMark, type TaskPlace, type TaskPlan, type WindowTag } from './failover.plan.ts';
+import { BRANCHES, placesOf, workPathOf, writesHistory, type BranchPlan, type Goto, type PeerObservation, type TaskMark, type TaskPlace, type TaskPlan, type WindowTag } from './failover.plan.ts';
 import {
   DEFAULT_FAILOVER_POLICY,
   type FailoverContext,
@@ -172,9 +172,9 @@ export const failoverSetup = setup({
       return o === 'OWNED' || o === 'ENDED_SUCCESS' || o === 'COMPLETED';
     },
     /**
-     * A planned failover's target that finds it already succeeded: every hand-off of its own was applied (the source
-     * records success only after the last one), so it goes on with its Completion tasks, whatever stale place (a
-     * snapshot restored from before its last writes) it stopped at.
+     * A planned failover's target that finds it already succeeded: every hand-off of its own was applied (success is
+     * recorded only after the last one), so it goes on with its Completion tasks, whatever stale place (a snapshot
+     * restored from before its last writes) it stopped at; a target that records the history itself has completed.
      */
     targetSeesSuccess: ({ context, event }) => {
       const o = (event as { output?: StepOutput }).output?.observed;
@@ -640,7 +640,7 @@ function branchState(branch: BranchPlan): Cfg {
             input: ({ context }: { context: FailoverContext }) => infraInputOf(context, 'RegainLease'),
             onDone: [
               { guard: 'sourceSeesSuccess', target: FINAL.completed, actions: ['markLeaseReleased'] },
-              ...(completion ? [{ guard: 'targetSeesSuccess', target: abs(branch, completion.path), actions: ['markLeaseReleased'] }] : []),
+              ...(completion ? [{ guard: 'targetSeesSuccess', target: writesHistory(branch) ? FINAL.completed : abs(branch, completion.path), actions: ['markLeaseReleased'] }] : []),
               { guard: 'peerSucceeded', target: abs(branch, `${workPath}.hist`), actions: ['markLeaseReleased'] },
               {
                 guard: 'peerFailedWhileWorking',

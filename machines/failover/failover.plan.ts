@@ -586,3 +586,8 @@ export function placesOf(branch: BranchPlan): TaskPlace[] {
 export function workPathOf(branch: BranchPlan): string {
   return branch.holdsLease ? 'holding.work' : 'work';
 }
+
+/** Whether this side records the failover's SUCCESS history itself (and releases the lock after it). */
+export function writesHistory(branch: BranchPlan): boolean {
+  return placesOf(branch).some((p) => p.group === 'work' && p.plan.src === 'recordHistory');
+}

@@ -202,4 +202,22 @@ describe('simulation: regressions (fixed)', () => {
       'completed',
     );
   });
+
+  // Found by the swarm (2026-11-22; failed on the previous stop's code too): the CONSISTENCY target, which records
+  // the history itself, crashed right after its ownership transfer applied; back past its lease's TTL, its regain
+  // took OWNED as the end of its need for a lease and sent it back to UpdateGlobalState without one, refused until
+  // the loss bound. OWNED now ends the lease only for the side that does not record the history.
+  it('regression: a CONSISTENCY target whose lease ran out after its ownership transfer applied takes the lease again and finishes (seed=438785842, generated-46, target crash at 20, source stall; found by the swarm: failover-ends violated)', async () => {
+    await check(
+      {
+        seed: 438785842,
+        scenario: 'generated-46',
+        profile: 'swarm',
+        failover: { mode: 'CONSISTENCY', type: 'planned' },
+        crashPoints: [{ cluster: 'west', atTransition: 20, downMs: 83941 }],
+        stallPoints: [{ cluster: 'east', atMs: 113704, durationMs: 158671 }],
+      },
+      'completed',
+    );
+  });
 });

@@ -7,7 +7,7 @@ import { Kinds } from '../../../drivers/cluster/cluster.port.ts';
 import { DriverError, isDriverError } from '../../../drivers/errors.ts';
 import type { JsonObject } from '../../../drivers/json.ts';
 import type { GroupRecord, HistoryRecord, VolumeHandoffState } from '../../../drivers/globalstate/globalstate.port.ts';
-import type { PeerObservation } from '../../../machines/failover/failover.plan.ts';
+import { branchFor, writesHistory, type PeerObservation } from '../../../machines/failover/failover.plan.ts';
 import type { ReachabilityOutput, StepInput, StepOutput } from '../../../machines/failover/failover.types.ts';
 import type { TaskRunner } from '../provided-once.ts';
 import { validationFailed, type FailoverWiring, type StepCtx } from './deps.ts';
@@ -321,15 +321,16 @@ export function globalStateSteps(w: FailoverWiring) {
       if (h && h.status !== 'SUCCESS') out.observed = endedObservation(h);
       return out;
     }
-    // The failover succeeded (history) or, for a target, ownership already moved to it (OWNED): nothing left needs
-    // the lease. The source still owes history and the lock's release, so OWNED alone does not end its need: it takes
-    // the lease again below and finishes its Completion. The proof takes the group's current fencing token (the peer
-    // may have taken the lease again before it completed), unless another lease holds the lock now.
-    const ended = h?.status === 'SUCCESS' ? 'ENDED_SUCCESS' : ours && r.type === 'planned' && input.role === 'target' ? 'OWNED' : undefined;
+    // The failover succeeded (history), or ownership already moved to the target (OWNED): nothing left needs the
+    // lease, except for the side that records the history and releases the lock (the UPTIME source, the CONSISTENCY
+    // target): OWNED alone does not end its need, so it takes the lease again below and finishes its Completion; and
+    // when it finds its success recorded (its write applied as it lost the lease) it completes from here, so it
+    // releases this failover's lock first (expired, but still in the record). The proof takes the group's current
+    // fencing token (the peer may have taken the lease again before it completed), unless another lease holds the lock.
+    const writer = r.type === 'planned' && writesHistory(branchFor({ mode: r.mode, type: r.type, role: input.role }));
+    const ended = h?.status === 'SUCCESS' ? 'ENDED_SUCCESS' : ours && r.type === 'planned' && !writer ? 'OWNED' : undefined;
     if (ended) {
-      // A source that finds its success recorded (its RecordFailoverHistory applied as it lost the lease) completes
-      // from here, so it releases this failover's lock first: expired, but still in the record.
-      if (ended === 'ENDED_SUCCESS' && input.role === 'source' && lock?.leaseToken === input.leaseToken) {
+      if (ended === 'ENDED_SUCCESS' && writer && lock?.leaseToken === input.leaseToken) {
         await gs.releaseLock(r.groupId, input.leaseToken, { log: ctx.log, signal: ctx.signal });
       }
       const fresh = ours && !(lock && lock.expiresAtMs >= now);
