@@ -167,24 +167,15 @@ export const failoverSetup = setup({
     },
     observed: ({ event }, params: { value: PeerObservation }) => (event as { output?: StepOutput }).output?.observed === params.value,
     /** The regain found the failover already finished with success by the peer (it released the lock): no lease is needed any more. */
-    peerSucceeded: ({ event }) => {
-      const o = (event as { output?: StepOutput }).output?.observed;
-      return o === 'OWNED' || o === 'ENDED_SUCCESS' || o === 'COMPLETED';
-    },
+    peerSucceeded: ({ event }) => regainSawSuccess(event),
     /**
      * A planned failover's target that finds it already succeeded: every hand-off of its own was applied (success is
      * recorded only after the last one), so it goes on with its Completion tasks, whatever stale place (a snapshot
      * restored from before its last writes) it stopped at; a target that records the history itself has completed.
      */
-    targetSeesSuccess: ({ context, event }) => {
-      const o = (event as { output?: StepOutput }).output?.observed;
-      return context.role === 'target' && context.request.type === 'planned' && context.rollback === undefined && (o === 'OWNED' || o === 'ENDED_SUCCESS' || o === 'COMPLETED');
-    },
+    targetSeesSuccess: ({ context, event }) => context.role === 'target' && context.request.type === 'planned' && context.rollback === undefined && regainSawSuccess(event),
     /** A source that finds the failover already succeeded has nothing left to do (the target finishes as the owner). */
-    sourceSeesSuccess: ({ context, event }) => {
-      const o = (event as { output?: StepOutput }).output?.observed;
-      return context.role === 'source' && context.rollback === undefined && (o === 'OWNED' || o === 'ENDED_SUCCESS' || o === 'COMPLETED');
-    },
+    sourceSeesSuccess: ({ context, event }) => context.role === 'source' && context.rollback === undefined && regainSawSuccess(event),
     /** The regain found the failover ended without success while this side was still working: undo this side. */
     peerFailedWhileWorking: ({ context, event }) => {
       const o = (event as { output?: StepOutput }).output?.observed;
@@ -670,6 +661,12 @@ function branchState(branch: BranchPlan): Cfg {
     states.work = workCfg;
   }
   return { initial: init.length ? init[0].path.split('.')[0] : workPath.split('.')[0], states };
+}
+
+/** Whether a regain's answer says the failover already succeeded (ownership moved, history SUCCESS, or COMPLETED). */
+function regainSawSuccess(event: unknown): boolean {
+  const o = (event as { output?: StepOutput }).output?.observed;
+  return o === 'OWNED' || o === 'ENDED_SUCCESS' || o === 'COMPLETED';
 }
 
 const raiseDeadline = raise({ type: 'deadline.passed' } as FailoverEvent);
