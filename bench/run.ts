@@ -12,7 +12,7 @@ import { machineInfo, round } from './machine.ts';
 import { measureRequests } from './requests.ts';
 import { measureRtoSeeds, rtoFigures, type RtoSample } from './rto.ts';
 import { measureConcurrent, measureIdle } from './scale.ts';
-import { measureFloor, measureSimThroughput } from './sim-throughput.ts';
+import { measureSimAndFloor } from './sim-throughput.ts';
 
 // Up to concurrencyMax child charts share one step's AbortSignal; Node's default of 10 listeners would print a
 // warning per step (and spend the run's time writing them).
@@ -37,6 +37,8 @@ const cfg = {
   simWarmup: envInt('BENCH_SIM_WARMUP', 3),
   floorRuns: envInt('BENCH_FLOOR_RUNS', 500),
   floorWarmup: envInt('BENCH_FLOOR_WARMUP', 30),
+  /** The simulator and the floor run in this many alternating batches, so that both see the same machine. */
+  simRounds: envInt('BENCH_SIM_ROUNDS', 10),
   rtoSizes: (process.env.BENCH_RTO_SIZES ?? '10,100,1000').split(',').map(Number),
   /** Sizes at or above this run in a child process on the other core. */
   rtoChildFrom: envInt('BENCH_RTO_CHILD_FROM', 500),
@@ -91,13 +93,18 @@ async function main() {
     );
   });
 
-  log(`floor: ${cfg.floorRuns} failovers of the reference group on no-op drivers (after ${cfg.floorWarmup} warm-up)`);
-  const floor = await measureFloor({ runs: cfg.floorRuns, warmupRuns: cfg.floorWarmup });
-  log(`floor: ${floor.failoversPerSec} failovers/s`);
-
-  log(`sim: ${cfg.simRuns} failovers of the reference group, profile calm (after ${cfg.simWarmup} warm-up)`);
-  const sim = await measureSimThroughput({ runs: cfg.simRuns, warmupRuns: cfg.simWarmup, profile: 'calm', log });
-  log(`sim: ${sim.failoversPerSec} failovers/s, compression ${sim.compression}x`);
+  log(`sim: ${cfg.simRuns} failovers of the reference group, profile calm, and ${cfg.floorRuns} on the floor's no-op drivers, in ${cfg.simRounds} alternating batches (after ${cfg.simWarmup} and ${cfg.floorWarmup} warm-up)`);
+  const paired = await measureSimAndFloor({
+    simRuns: cfg.simRuns,
+    simWarmup: cfg.simWarmup,
+    floorRuns: cfg.floorRuns,
+    floorWarmup: cfg.floorWarmup,
+    rounds: cfg.simRounds,
+    profile: 'calm',
+    log,
+  });
+  const { sim, floor } = paired;
+  log(`sim: ${sim.failoversPerSec} failovers/s, compression ${sim.compression}x; floor ${floor.failoversPerSec} failovers/s; overhead ratio ${paired.overheadRatio}`);
 
   const rtoSamples: RtoSample[] = [];
   for (const size of cfg.rtoSizes.filter((s) => s < cfg.rtoChildFrom)) {
@@ -151,7 +158,9 @@ async function main() {
       failoversPerSec: sim.failoversPerSec,
       failoversPerCpuSec: sim.failoversPerCpuSec,
       floorFailoversPerSec: floor.failoversPerSec,
-      overheadRatio: round(floor.failoversPerSec / sim.failoversPerSec, 1),
+      overheadRatio: paired.overheadRatio,
+      overheadRatioCpu: paired.overheadRatioCpu,
+      rounds: paired.rounds,
       compression: sim.compression,
       profile: sim.profile,
       run: sim,

@@ -29,40 +29,51 @@ export interface SimThroughput {
   failures: number;
 }
 
-export async function measureSimThroughput(o: { runs: number; warmupRuns: number; profile: FaultProfile; log: (line: string) => void }): Promise<SimThroughput> {
+/** Runs reference failovers in the simulator, seed after seed; its totals grow with every batch. */
+function simRunner(profile: FaultProfile) {
   const crds = loadCrds();
-  const run = (seed: number) => runSimulation({ seed, scenario: referenceScenario, profile: o.profile, failover: { mode: 'CONSISTENCY', type: 'planned' }, crds });
-  for (let i = 0; i < o.warmupRuns; i++) await run(100_000 + i);
-  const outcomes: SimThroughput['outcomes'] = {};
-  let failures = 0;
-  let virtualMs = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let seed = 1; seed <= o.runs; seed++) {
-    const r = await run(seed);
-    virtualMs += r.virtualDurationMs;
-    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
-    if (r.failure) failures++;
-    if (seed % 5 === 0 || seed === o.runs) o.log(`sim: ${seed}/${o.runs} reference failovers (${o.profile}), ${Math.round(performance.now() - t0)} ms so far`);
-  }
-  const realMs = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
+  const run = (seed: number) => runSimulation({ seed, scenario: referenceScenario, profile, failover: { mode: 'CONSISTENCY', type: 'planned' }, crds });
+  const t = { runs: 0, realMs: 0, cpuMs: 0, virtualMs: 0, failures: 0, outcomes: {} as SimThroughput['outcomes'] };
   return {
-    scenario: 'reference',
-    profile: o.profile,
-    mode: 'CONSISTENCY',
-    type: 'planned',
-    runs: o.runs,
-    warmupRuns: o.warmupRuns,
-    seeds: `1..${o.runs}`,
-    realMs: Math.round(realMs),
-    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-    virtualMs: Math.round(virtualMs),
-    failoversPerSec: round(o.runs / (realMs / 1000), 3),
-    failoversPerCpuSec: round(o.runs / ((cpu.user + cpu.system) / 1e6), 3),
-    compression: round(virtualMs / realMs, 1),
-    outcomes,
-    failures,
+    totals: t,
+    warm: async (n: number) => {
+      for (let i = 0; i < n; i++) await run(100_000 + i);
+    },
+    batch: async (n: number) => {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) {
+        const r = await run(++t.runs);
+        t.virtualMs += r.virtualDurationMs;
+        t.outcomes[r.outcome] = (t.outcomes[r.outcome] ?? 0) + 1;
+        if (r.failure) t.failures++;
+      }
+      t.realMs += performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      t.cpuMs += (cpu.user + cpu.system) / 1000;
+    },
+  };
+}
+
+/** Runs floor failovers (bench/floor.ts) one after another; its totals grow with every batch. */
+function floorRunner() {
+  const group = referenceScenario.groups[0].spec;
+  const t = { runs: 0, realMs: 0, cpuMs: 0 };
+  let n = 0;
+  return {
+    totals: t,
+    warm: async (k: number) => {
+      for (let i = 0; i < k; i++) await floorFailover(group, n++);
+    },
+    batch: async (k: number) => {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (let i = 0; i < k; i++) await floorFailover(group, n++);
+      t.realMs += performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      t.cpuMs += (cpu.user + cpu.system) / 1000;
+      t.runs += k;
+    },
   };
 }
 
@@ -70,14 +81,80 @@ export interface FloorThroughput {
   runs: number;
   warmupRuns: number;
   realMs: number;
+  cpuMs: number;
   failoversPerSec: number;
+  failoversPerCpuSec: number;
 }
 
-export async function measureFloor(o: { runs: number; warmupRuns: number }): Promise<FloorThroughput> {
-  const group = referenceScenario.groups[0].spec;
-  for (let i = 0; i < o.warmupRuns; i++) await floorFailover(group, i);
-  const t0 = performance.now();
-  for (let i = 0; i < o.runs; i++) await floorFailover(group, o.warmupRuns + i);
-  const realMs = performance.now() - t0;
-  return { runs: o.runs, warmupRuns: o.warmupRuns, realMs: Math.round(realMs), failoversPerSec: round(o.runs / (realMs / 1000), 1) };
+export interface PairedThroughput {
+  sim: SimThroughput;
+  floor: FloorThroughput;
+  /** The two were measured in this many alternating batches, so both saw the same machine. */
+  rounds: number;
+  /** floor rate / simulator rate, in real time (the issue's figure) and in CPU time. */
+  overheadRatio: number;
+  overheadRatioCpu: number;
+}
+
+/** Splits `total` runs into `rounds` batches as evenly as whole runs allow. */
+const share = (total: number, rounds: number, i: number) => Math.floor((total * (i + 1)) / rounds) - Math.floor((total * i) / rounds);
+
+/**
+ * The simulator and its floor measured in alternating batches (floor, simulator, floor, ...): the floor's rate moves
+ * with whatever else the machine is doing (36 to 92 per second between runs measured one after the other), and a
+ * ratio is only meaningful when both sides saw the same machine. `floorRuns: 0` measures the simulator alone.
+ */
+export async function measureSimAndFloor(o: {
+  simRuns: number;
+  simWarmup: number;
+  floorRuns: number;
+  floorWarmup: number;
+  rounds: number;
+  profile: FaultProfile;
+  log: (line: string) => void;
+}): Promise<PairedThroughput> {
+  const rounds = Math.max(1, Math.min(o.rounds, o.simRuns));
+  const sim = simRunner(o.profile);
+  const floor = floorRunner();
+  await floor.warm(o.floorWarmup);
+  await sim.warm(o.simWarmup);
+  for (let i = 0; i < rounds; i++) {
+    await floor.batch(share(o.floorRuns, rounds, i));
+    await sim.batch(share(o.simRuns, rounds, i));
+    o.log(`sim: ${sim.totals.runs}/${o.simRuns} reference failovers (${o.profile}) and ${floor.totals.runs}/${o.floorRuns} on the floor, round ${i + 1}/${rounds}`);
+  }
+  const s = sim.totals;
+  const f = floor.totals;
+  const simResult: SimThroughput = {
+    scenario: 'reference',
+    profile: o.profile,
+    mode: 'CONSISTENCY',
+    type: 'planned',
+    runs: s.runs,
+    warmupRuns: o.simWarmup,
+    seeds: `1..${s.runs}`,
+    realMs: Math.round(s.realMs),
+    cpuMs: Math.round(s.cpuMs),
+    virtualMs: Math.round(s.virtualMs),
+    failoversPerSec: round(s.runs / (s.realMs / 1000), 3),
+    failoversPerCpuSec: round(s.runs / (s.cpuMs / 1000), 3),
+    compression: round(s.virtualMs / s.realMs, 1),
+    outcomes: s.outcomes,
+    failures: s.failures,
+  };
+  const floorResult: FloorThroughput = {
+    runs: f.runs,
+    warmupRuns: o.floorWarmup,
+    realMs: Math.round(f.realMs),
+    cpuMs: Math.round(f.cpuMs),
+    failoversPerSec: f.runs ? round(f.runs / (f.realMs / 1000), 1) : 0,
+    failoversPerCpuSec: f.runs ? round(f.runs / (f.cpuMs / 1000), 1) : 0,
+  };
+  return {
+    sim: simResult,
+    floor: floorResult,
+    rounds,
+    overheadRatio: f.runs ? round(f.runs / f.realMs / (s.runs / s.realMs), 1) : 0,
+    overheadRatioCpu: f.runs ? round(f.runs / f.cpuMs / (s.runs / s.cpuMs), 1) : 0,
+  };
 }
