@@ -10,6 +10,8 @@ import { runVmSimulation, VM_OPERATIONS, type VmSimulationResult } from '../../s
 
 const RUNS = Number(process.env.SIM_RUNS ?? 0) || undefined;
 const runs = (dflt: number) => RUNS ?? dflt;
+/** Long hunts (SIM_RUNS in the hundreds) get a second a run on a busy machine instead of the default two minutes. */
+const TIMEOUT_MS = Math.max(120_000, (RUNS ?? 0) * 1_000);
 const fcSeed = process.env.SIM_SEED !== undefined ? { seed: Number(process.env.SIM_SEED) } : {};
 const fcPath = process.env.SIM_PATH !== undefined ? { path: process.env.SIM_PATH } : {};
 
@@ -53,7 +55,7 @@ describe('vm failover properties', () => {
       }),
       { numRuns: runs(24), ...fcSeed, ...fcPath },
     );
-  });
+  }, TIMEOUT_MS);
 
   it('vm property: swarm faults with a tight retry budget (attemptMax=2): failures roll back and still end safe', async () => {
     await fc.assert(
@@ -70,7 +72,7 @@ describe('vm failover properties', () => {
       }),
       { numRuns: runs(24), ...fcSeed, ...fcPath },
     );
-  });
+  }, TIMEOUT_MS);
 
   it('vm property: a crash at any transition resumes to the same outcome as the same seed without it (profile=none)', async () => {
     await fc.assert(
@@ -86,7 +88,7 @@ describe('vm failover properties', () => {
       }),
       { numRuns: runs(16), ...fcSeed, ...fcPath },
     );
-  });
+  }, TIMEOUT_MS);
 
   it('vm property: scripted injection failures under calm faults and engine crashes still end safe', async () => {
     await fc.assert(
@@ -109,5 +111,5 @@ describe('vm failover properties', () => {
       }),
       { numRuns: runs(12), ...fcSeed, ...fcPath },
     );
-  });
+  }, TIMEOUT_MS);
 });
