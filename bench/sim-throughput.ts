@@ -29,6 +29,16 @@ export interface SimThroughput {
   failures: number;
 }
 
+/** Adds the real and the CPU time that `work` takes to `t`. */
+async function timed(t: { realMs: number; cpuMs: number }, work: () => Promise<void>): Promise<void> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await work();
+  t.realMs += performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  t.cpuMs += (cpu.user + cpu.system) / 1000;
+}
+
 /** Runs reference failovers in the simulator, seed after seed; its totals grow with every batch. */
 function simRunner(profile: FaultProfile) {
   const crds = loadCrds();
@@ -39,19 +49,15 @@ function simRunner(profile: FaultProfile) {
     warm: async (n: number) => {
       for (let i = 0; i < n; i++) await run(100_000 + i);
     },
-    batch: async (n: number) => {
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) {
-        const r = await run(++t.runs);
-        t.virtualMs += r.virtualDurationMs;
-        t.outcomes[r.outcome] = (t.outcomes[r.outcome] ?? 0) + 1;
-        if (r.failure) t.failures++;
-      }
-      t.realMs += performance.now() - t0;
-      const cpu = process.cpuUsage(cpu0);
-      t.cpuMs += (cpu.user + cpu.system) / 1000;
-    },
+    batch: (n: number) =>
+      timed(t, async () => {
+        for (let i = 0; i < n; i++) {
+          const r = await run(++t.runs);
+          t.virtualMs += r.virtualDurationMs;
+          t.outcomes[r.outcome] = (t.outcomes[r.outcome] ?? 0) + 1;
+          if (r.failure) t.failures++;
+        }
+      }),
   };
 }
 
@@ -65,15 +71,11 @@ function floorRunner() {
     warm: async (k: number) => {
       for (let i = 0; i < k; i++) await floorFailover(group, n++);
     },
-    batch: async (k: number) => {
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      for (let i = 0; i < k; i++) await floorFailover(group, n++);
-      t.realMs += performance.now() - t0;
-      const cpu = process.cpuUsage(cpu0);
-      t.cpuMs += (cpu.user + cpu.system) / 1000;
-      t.runs += k;
-    },
+    batch: (k: number) =>
+      timed(t, async () => {
+        for (let i = 0; i < k; i++) await floorFailover(group, n++);
+        t.runs += k;
+      }),
   };
 }
 
