@@ -15,15 +15,127 @@ async function check(pin: Pin, outcome?: string): Promise<void> {
   if (outcome) expect(r.outcome, why).toBe(outcome);
 }
 
-describe('simulation: regressions (fixed)', () => {
-  it('regression: restored actors resumed (seed=1, generated-10, CONSISTENCY planned, two plan crashes): the wiring had kept the dead life\'s clock, so every restored wait hung', async () => {
-    await check({ seed: 1, scenario: 'generated-10', profile: 'swarm', failover: { mode: 'CONSISTENCY', type: 'planned' } }, 'completed');
-  });
-
+/**
+ * Seeds that found a bug, as pinned by the swarm (profile `swarm` unless said), each with the outcome it must reach
+ * (`completed` unless said); the name says what was wrong.
+ */
+const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string }> = [
+  {
+    name: 'restored actors resumed (seed=1, generated-10, CONSISTENCY planned, two plan crashes): the wiring had kept the dead life\'s clock, so every restored wait hung',
+    pin: { seed: 1, scenario: 'generated-10', failover: { mode: 'CONSISTENCY', type: 'planned' } },
+  },
   // Since the charts changed, this seed's target no longer gives up: the run completes and no longer reaches the "target gave up while the source rolled back" path.
-  it('regression: a target that gave up while the source rolled back is one rolled-back failover, not a disagreement (seed=5, generated-10, CONSISTENCY planned; no longer reaches the rollback, ends completed)', async () => {
-    await check({ seed: 5, scenario: 'generated-10', profile: 'swarm', failover: { mode: 'CONSISTENCY', type: 'planned' } }, 'completed');
-  });
+  {
+    name: 'a target that gave up while the source rolled back is one rolled-back failover, not a disagreement (seed=5, generated-10, CONSISTENCY planned; no longer reaches the rollback, ends completed)',
+    pin: { seed: 5, scenario: 'generated-10', failover: { mode: 'CONSISTENCY', type: 'planned' } },
+  },
+  {
+    name: 'three plan crashes across both operators end completed (seed=6, generated-10, CONSISTENCY planned)',
+    pin: { seed: 6, scenario: 'generated-10', failover: { mode: 'CONSISTENCY', type: 'planned' } },
+  },
+  // Formerly open findings (docs/durability-findings.md), fixed in the charts. None of these seeds reaches its
+  // original path any more (checked on the trace: no leaseLost, no rollback, no AcquireLock give-up); they stay
+  // as regression seeds.
+  {
+    name: 'UPTIME target no longer promotes while the source never got the lock (fixed by the charts helper; seed=9, generated-10; path no longer reached, ends completed)',
+    pin: { seed: 9, scenario: 'generated-10', failover: { mode: 'UPTIME', type: 'planned' } },
+  },
+  {
+    name: 'UPTIME target rollback states declare the dual-primary window until its volumes are Secondary (fixed: the rollback DemoteTargetVolumes/WaitForTargetVolumesDemoted carry dualPrimaryWindow; seed=2, generated-10; path no longer reached, ends completed)',
+    pin: { seed: 2, scenario: 'generated-10', failover: { mode: 'UPTIME', type: 'planned' } },
+  },
+  {
+    name: 'CONSISTENCY source that loses its lease in a stall during shutdown no longer flaps and fails with the app down on both sides (fixed by the charts helper; seed=1261396157, generated-3, crash and stall; path no longer reached: the failover ends before the stall, completed)',
+    pin: { seed: 1261396157, scenario: 'generated-3', failover: { mode: 'CONSISTENCY', type: 'planned' }, crashPoints: [{ cluster: 'east', atTransition: 80, downMs: 67049 }], stallPoints: [{ cluster: 'east', atMs: 64541, durationMs: 83212 }] },
+  },
+  {
+    name: 'UPTIME source no longer fails AcquireLock on throttling while the target already promotes (fixed: abort-policy tasks such as AcquireLock get ABORT_ATTEMPT_FACTOR x attemptMax attempts; seed=1643118337, generated-48, force, source stall; path no longer reached, ends completed)',
+    pin: { seed: 1643118337, scenario: 'generated-48', failover: { mode: 'UPTIME', type: 'planned', force: true }, stallPoints: [{ cluster: 'east', atMs: 90107, durationMs: 61003 }] },
+  },
+  // Found by the swarm with seed 1515733581, whose target rolled back because its per-volume verification reads kept
+  // hitting injected faults; since verification reads a large group with one list per kind, that seed completes.
+  // Seed 42 (same scenario and crash) reaches the same path: PromoteVolumes fails, the target rolls back.
+  {
+    name: 'UPTIME target rolling back after PromoteVolumes failed declares the dual-primary window from its first rollback task until its volumes are Secondary (seed=42, generated-40, force, target crash at 89; found by the swarm: rollingBack.disablingNetwork had no window tag)',
+    pin: { seed: 42, scenario: 'generated-40', failover: { mode: 'UPTIME', type: 'planned', force: true }, crashPoints: [{ cluster: 'west', atTransition: 89, downMs: 25524 }] },
+    outcome: 'rolledBack',
+  },
+  // Found by the swarm (2026-11-22): the source stalled past its lease's TTL inside AcquireLock, the forced target
+  // took the failover's lease again and promoted; back, the source's AcquireLock was refused ("locked by west for
+  // this failover"), it aborted, recorded FAILED and released the lease the target held, leaving two primaries.
+  {
+    name: 'a source back from a stall joins its failover\'s lease re-taken by the peer instead of aborting and releasing it under a promoted target (seed=16, generated-2, UPTIME planned force, target crash at 2; found by the swarm: single-writer violated)',
+    pin: { seed: 16, scenario: 'generated-2', failover: { mode: 'UPTIME', type: 'planned', force: true }, crashPoints: [{ cluster: 'west', atTransition: 2, downMs: 49610 }] },
+  },
+  // Found by the swarm (2026-11-22): the source restarted past its lease's TTL and took the failover's lease again
+  // (fencing token 2), then completed and released it while the target was stalled. The target's regain saw the
+  // success, but kept its proof with token 1, so its last guarded task (ResumeCronJobs) was refused as a lost lease
+  // until the loss bound failed it: source completed, target failed.
+  {
+    name: 'a target whose peer completed after re-taking the lease finishes with the group\'s current fencing token instead of losing the lease in a loop (seed=1056599231, generated-23, UPTIME planned, source crash at 14, target stall; found by the swarm: sides-agree violated)',
+    pin: { seed: 1056599231, scenario: 'generated-23', failover: { mode: 'UPTIME', type: 'planned' }, crashPoints: [{ cluster: 'east', atTransition: 14, downMs: 65082 }], stallPoints: [{ cluster: 'west', atMs: 78978, durationMs: 61004 }] },
+  },
+  // Found by the swarm (2026-11-22): the unplanned target's TransferOwnership step also took the lock again; the
+  // transfer applied, the lock write then met a conflict, and the step's failure rolled back a transfer that had
+  // already given the group to the target: the source saw the transfer and completed, the target rolled back.
+  // The lock is now taken again by a task of its own, past the point of no return (policy forward).
+  {
+    name: 'an unplanned target whose lock write fails after the ownership transfer applied goes forward instead of rolling back (seed=1276640779, generated-20, UPTIME unplanned, source crash at 4, target stall; found by the swarm: sides-agree violated)',
+    pin: { seed: 1276640779, scenario: 'generated-20', failover: { mode: 'UPTIME', type: 'unplanned' }, crashPoints: [{ cluster: 'east', atTransition: 4, downMs: 75464 }], stallPoints: [{ cluster: 'west', atMs: 119999, durationMs: 61013 }] },
+  },
+  // Found by the swarm (2026-11-22): the UPTIME target joined the lease and promoted (the declared overlap), then the
+  // lease ran out under the stalled source; the chart's one leaseLost state declared no window, so two primaries
+  // stood undeclared while the target won the lease back. Each window now has a leaseLost state that keeps it.
+  {
+    name: 'an UPTIME target that loses the lease inside the dual-primary window keeps declaring it while it wins the lease back (seed=1164450464, generated-9, target stall; found by the swarm: single-writer violated)',
+    pin: { seed: 1164450464, scenario: 'generated-9', failover: { mode: 'UPTIME', type: 'planned' }, stallPoints: [{ cluster: 'west', atMs: 7, durationMs: 61011 }] },
+  },
+  // The same finding from another path (three source crashes and a stall; the target loses the lease in PromoteVolumes).
+  {
+    name: 'an UPTIME target that loses the lease while promoting keeps declaring the dual-primary window (seed=1781712720, generated-24, source crash and stall; found by the swarm: single-writer violated)',
+    pin: { seed: 1781712720, scenario: 'generated-24', failover: { mode: 'UPTIME', type: 'planned' }, crashPoints: [{ cluster: 'east', atTransition: 3, downMs: 45593 }], stallPoints: [{ cluster: 'east', atMs: 61365, durationMs: 84219 }] },
+  },
+  // Found by the swarm (2026-11-22; both seeds already failed before this session's changes): the source crashed
+  // right after its ownership transfer applied; back past its lease's TTL, its regain saw the group owned by this
+  // failover and completed at once, skipping its own RecordFailoverHistory and ReleaseLock (no history, lock left).
+  // OWNED now ends only the target's need for a lease; the source takes the lease again and finishes.
+  {
+    name: 'a source whose lease ran out after its ownership transfer applied takes the lease again and records history and releases the lock (seed=2104102536, generated-31, UPTIME planned, source crash at 18; found by the swarm: history-recorded-once and lock-released violated)',
+    pin: { seed: 2104102536, scenario: 'generated-31', failover: { mode: 'UPTIME', type: 'planned' }, crashPoints: [{ cluster: 'east', atTransition: 18, downMs: 55307 }] },
+  },
+  {
+    name: 'the same with force and a later source stall (seed=4, generated-3, UPTIME planned force, source crash at 17 and stall)',
+    pin: { seed: 4, scenario: 'generated-3', failover: { mode: 'UPTIME', type: 'planned', force: true }, crashPoints: [{ cluster: 'east', atTransition: 17, downMs: 62951 }], stallPoints: [{ cluster: 'east', atMs: 83450, durationMs: 61009 }] },
+  },
+  // Found by the swarm (2026-11-22): the source crashed in RecordFailoverHistory; restored past its lease's TTL, the
+  // re-run write recorded the history as the renewal found the lease gone, and the regain that saw the success
+  // completed without releasing the (expired) lock. The regain now releases this failover's lock first.
+  {
+    name: 'a source that finds its success recorded while regaining the lease releases its lock before completing (seed=7, generated-3, UPTIME planned, source crash at 18; found by the swarm: lock-released violated)',
+    pin: { seed: 7, scenario: 'generated-3', failover: { mode: 'UPTIME', type: 'planned' }, crashPoints: [{ cluster: 'east', atTransition: 18, downMs: 52732 }] },
+  },
+  // Found by the swarm (2026-11-22): the target's persisted snapshot lagged behind its writes (snapshot saves hit
+  // conflicts), it restarted at MarkTargetReadyForTraffic after the source had completed and released the lock, and
+  // its regain saw the success but sent it back to that guarded hand-off, refused again until the loss bound failed
+  // it. A planned target that finds the failover succeeded now goes on with its Completion tasks.
+  {
+    name: 'a target restored to a stale hand-off after the failover succeeded goes on with its Completion (seed=1598207349, generated-3, UPTIME planned, crash and target stall; found by the swarm: sides-agree violated)',
+    pin: { seed: 1598207349, scenario: 'generated-3', failover: { mode: 'UPTIME', type: 'planned' }, crashPoints: [{ cluster: 'east', atTransition: 100, downMs: 77075 }], stallPoints: [{ cluster: 'west', atMs: 70844, durationMs: 87892 }] },
+  },
+  // Found by the swarm (2026-11-22; failed on the previous stop's code too): the CONSISTENCY target, which records
+  // the history itself, crashed right after its ownership transfer applied; back past its lease's TTL, its regain
+  // took OWNED as the end of its need for a lease and sent it back to UpdateGlobalState without one, refused until
+  // the loss bound. OWNED now ends the lease only for the side that does not record the history.
+  {
+    name: 'a CONSISTENCY target whose lease ran out after its ownership transfer applied takes the lease again and finishes (seed=438785842, generated-46, target crash at 20, source stall; found by the swarm: failover-ends violated)',
+    pin: { seed: 438785842, scenario: 'generated-46', failover: { mode: 'CONSISTENCY', type: 'planned' }, crashPoints: [{ cluster: 'west', atTransition: 20, downMs: 83941 }], stallPoints: [{ cluster: 'east', atMs: 113704, durationMs: 158671 }] },
+  },
+];
+
+describe('simulation: regressions (fixed)', () => {
+  for (const c of FIXED) {
+    it(`regression: ${c.name}`, () => check({ profile: 'swarm', ...c.pin }, c.outcome ?? 'completed'));
+  }
 
   it('regression: both sides report the same downtime (seed=1, sample, calm, CONSISTENCY planned): the source published its downtime bounds after READY_FOR_PROMOTION, so a fast poll of the target read the state without them and reported 0 s', async () => {
     const r = await runSimulation({ seed: 1, scenario: 'sample', profile: 'calm', failover: { mode: 'CONSISTENCY', type: 'planned' }, crds: CRDS });
@@ -31,193 +143,5 @@ describe('simulation: regressions (fixed)', () => {
     const source = r.status.source!.metrics.totalDowntimeSeconds;
     expect(source).toBeGreaterThan(0);
     expect(r.status.target!.metrics.totalDowntimeSeconds).toBe(source);
-  });
-
-  it('regression: three plan crashes across both operators end completed (seed=6, generated-10, CONSISTENCY planned)', async () => {
-    await check({ seed: 6, scenario: 'generated-10', profile: 'swarm', failover: { mode: 'CONSISTENCY', type: 'planned' } }, 'completed');
-  });
-
-  // Formerly open findings (docs/durability-findings.md), fixed in the charts. None of these seeds reaches its
-  // original path any more (checked on the trace: no leaseLost, no rollback, no AcquireLock give-up); they stay
-  // as regression seeds.
-  it('regression: UPTIME target no longer promotes while the source never got the lock (fixed by the charts helper; seed=9, generated-10; path no longer reached, ends completed)', async () => {
-    await check({ seed: 9, scenario: 'generated-10', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned' } }, 'completed');
-  });
-
-  it('regression: UPTIME target rollback states declare the dual-primary window until its volumes are Secondary (fixed: the rollback DemoteTargetVolumes/WaitForTargetVolumesDemoted carry dualPrimaryWindow; seed=2, generated-10; path no longer reached, ends completed)', async () => {
-    await check({ seed: 2, scenario: 'generated-10', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned' } }, 'completed');
-  });
-
-  it('regression: CONSISTENCY source that loses its lease in a stall during shutdown no longer flaps and fails with the app down on both sides (fixed by the charts helper; seed=1261396157, generated-3, crash and stall; path no longer reached: the failover ends before the stall, completed)', async () => {
-    await check(
-      {
-        seed: 1261396157,
-        scenario: 'generated-3',
-        profile: 'swarm',
-        failover: { mode: 'CONSISTENCY', type: 'planned' },
-        crashPoints: [{ cluster: 'east', atTransition: 80, downMs: 67049 }],
-        stallPoints: [{ cluster: 'east', atMs: 64541, durationMs: 83212 }],
-      },
-      'completed',
-    );
-  });
-
-  it('regression: UPTIME source no longer fails AcquireLock on throttling while the target already promotes (fixed: abort-policy tasks such as AcquireLock get ABORT_ATTEMPT_FACTOR x attemptMax attempts; seed=1643118337, generated-48, force, source stall; path no longer reached, ends completed)', async () => {
-    await check(
-      {
-        seed: 1643118337,
-        scenario: 'generated-48',
-        profile: 'swarm',
-        failover: { mode: 'UPTIME', type: 'planned', force: true },
-        stallPoints: [{ cluster: 'east', atMs: 90107, durationMs: 61003 }],
-      },
-      'completed',
-    );
-  });
-
-  // Found by the swarm with seed 1515733581, whose target rolled back because its per-volume verification reads kept
-  // hitting injected faults; since verification reads a large group with one list per kind, that seed completes.
-  // Seed 42 (same scenario and crash) reaches the same path: PromoteVolumes fails, the target rolls back.
-  it('regression: UPTIME target rolling back after PromoteVolumes failed declares the dual-primary window from its first rollback task until its volumes are Secondary (seed=42, generated-40, force, target crash at 89; found by the swarm: rollingBack.disablingNetwork had no window tag)', async () => {
-    await check(
-      { seed: 42, scenario: 'generated-40', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned', force: true }, crashPoints: [{ cluster: 'west', atTransition: 89, downMs: 25524 }] },
-      'rolledBack',
-    );
-  });
-
-  // Found by the swarm (2026-11-22): the source stalled past its lease's TTL inside AcquireLock, the forced target
-  // took the failover's lease again and promoted; back, the source's AcquireLock was refused ("locked by west for
-  // this failover"), it aborted, recorded FAILED and released the lease the target held, leaving two primaries.
-  it('regression: a source back from a stall joins its failover\'s lease re-taken by the peer instead of aborting and releasing it under a promoted target (seed=16, generated-2, UPTIME planned force, target crash at 2; found by the swarm: single-writer violated)', async () => {
-    await check(
-      { seed: 16, scenario: 'generated-2', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned', force: true }, crashPoints: [{ cluster: 'west', atTransition: 2, downMs: 49610 }] },
-      'completed',
-    );
-  });
-
-  // Found by the swarm (2026-11-22): the source restarted past its lease's TTL and took the failover's lease again
-  // (fencing token 2), then completed and released it while the target was stalled. The target's regain saw the
-  // success, but kept its proof with token 1, so its last guarded task (ResumeCronJobs) was refused as a lost lease
-  // until the loss bound failed it: source completed, target failed.
-  it('regression: a target whose peer completed after re-taking the lease finishes with the group\'s current fencing token instead of losing the lease in a loop (seed=1056599231, generated-23, UPTIME planned, source crash at 14, target stall; found by the swarm: sides-agree violated)', async () => {
-    await check(
-      {
-        seed: 1056599231,
-        scenario: 'generated-23',
-        profile: 'swarm',
-        failover: { mode: 'UPTIME', type: 'planned' },
-        crashPoints: [{ cluster: 'east', atTransition: 14, downMs: 65082 }],
-        stallPoints: [{ cluster: 'west', atMs: 78978, durationMs: 61004 }],
-      },
-      'completed',
-    );
-  });
-
-  // Found by the swarm (2026-11-22): the unplanned target's TransferOwnership step also took the lock again; the
-  // transfer applied, the lock write then met a conflict, and the step's failure rolled back a transfer that had
-  // already given the group to the target: the source saw the transfer and completed, the target rolled back.
-  // The lock is now taken again by a task of its own, past the point of no return (policy forward).
-  it('regression: an unplanned target whose lock write fails after the ownership transfer applied goes forward instead of rolling back (seed=1276640779, generated-20, UPTIME unplanned, source crash at 4, target stall; found by the swarm: sides-agree violated)', async () => {
-    await check(
-      {
-        seed: 1276640779,
-        scenario: 'generated-20',
-        profile: 'swarm',
-        failover: { mode: 'UPTIME', type: 'unplanned' },
-        crashPoints: [{ cluster: 'east', atTransition: 4, downMs: 75464 }],
-        stallPoints: [{ cluster: 'west', atMs: 119999, durationMs: 61013 }],
-      },
-      'completed',
-    );
-  });
-
-  // Found by the swarm (2026-11-22): the UPTIME target joined the lease and promoted (the declared overlap), then the
-  // lease ran out under the stalled source; the chart's one leaseLost state declared no window, so two primaries
-  // stood undeclared while the target won the lease back. Each window now has a leaseLost state that keeps it.
-  it('regression: an UPTIME target that loses the lease inside the dual-primary window keeps declaring it while it wins the lease back (seed=1164450464, generated-9, target stall; found by the swarm: single-writer violated)', async () => {
-    await check(
-      { seed: 1164450464, scenario: 'generated-9', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned' }, stallPoints: [{ cluster: 'west', atMs: 7, durationMs: 61011 }] },
-      'completed',
-    );
-  });
-
-  // The same finding from another path (three source crashes and a stall; the target loses the lease in PromoteVolumes).
-  it('regression: an UPTIME target that loses the lease while promoting keeps declaring the dual-primary window (seed=1781712720, generated-24, source crash and stall; found by the swarm: single-writer violated)', async () => {
-    await check(
-      {
-        seed: 1781712720,
-        scenario: 'generated-24',
-        profile: 'swarm',
-        failover: { mode: 'UPTIME', type: 'planned' },
-        crashPoints: [{ cluster: 'east', atTransition: 3, downMs: 45593 }],
-        stallPoints: [{ cluster: 'east', atMs: 61365, durationMs: 84219 }],
-      },
-      'completed',
-    );
-  });
-
-  // Found by the swarm (2026-11-22; both seeds already failed before this session's changes): the source crashed
-  // right after its ownership transfer applied; back past its lease's TTL, its regain saw the group owned by this
-  // failover and completed at once, skipping its own RecordFailoverHistory and ReleaseLock (no history, lock left).
-  // OWNED now ends only the target's need for a lease; the source takes the lease again and finishes.
-  it('regression: a source whose lease ran out after its ownership transfer applied takes the lease again and records history and releases the lock (seed=2104102536, generated-31, UPTIME planned, source crash at 18; found by the swarm: history-recorded-once and lock-released violated)', async () => {
-    await check({ seed: 2104102536, scenario: 'generated-31', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned' }, crashPoints: [{ cluster: 'east', atTransition: 18, downMs: 55307 }] }, 'completed');
-  });
-
-  it('regression: the same with force and a later source stall (seed=4, generated-3, UPTIME planned force, source crash at 17 and stall)', async () => {
-    await check(
-      {
-        seed: 4,
-        scenario: 'generated-3',
-        profile: 'swarm',
-        failover: { mode: 'UPTIME', type: 'planned', force: true },
-        crashPoints: [{ cluster: 'east', atTransition: 17, downMs: 62951 }],
-        stallPoints: [{ cluster: 'east', atMs: 83450, durationMs: 61009 }],
-      },
-      'completed',
-    );
-  });
-
-  // Found by the swarm (2026-11-22): the source crashed in RecordFailoverHistory; restored past its lease's TTL, the
-  // re-run write recorded the history as the renewal found the lease gone, and the regain that saw the success
-  // completed without releasing the (expired) lock. The regain now releases this failover's lock first.
-  it('regression: a source that finds its success recorded while regaining the lease releases its lock before completing (seed=7, generated-3, UPTIME planned, source crash at 18; found by the swarm: lock-released violated)', async () => {
-    await check({ seed: 7, scenario: 'generated-3', profile: 'swarm', failover: { mode: 'UPTIME', type: 'planned' }, crashPoints: [{ cluster: 'east', atTransition: 18, downMs: 52732 }] }, 'completed');
-  });
-
-  // Found by the swarm (2026-11-22): the target's persisted snapshot lagged behind its writes (snapshot saves hit
-  // conflicts), it restarted at MarkTargetReadyForTraffic after the source had completed and released the lock, and
-  // its regain saw the success but sent it back to that guarded hand-off, refused again until the loss bound failed
-  // it. A planned target that finds the failover succeeded now goes on with its Completion tasks.
-  it('regression: a target restored to a stale hand-off after the failover succeeded goes on with its Completion (seed=1598207349, generated-3, UPTIME planned, crash and target stall; found by the swarm: sides-agree violated)', async () => {
-    await check(
-      {
-        seed: 1598207349,
-        scenario: 'generated-3',
-        profile: 'swarm',
-        failover: { mode: 'UPTIME', type: 'planned' },
-        crashPoints: [{ cluster: 'east', atTransition: 100, downMs: 77075 }],
-        stallPoints: [{ cluster: 'west', atMs: 70844, durationMs: 87892 }],
-      },
-      'completed',
-    );
-  });
-
-  // Found by the swarm (2026-11-22; failed on the previous stop's code too): the CONSISTENCY target, which records
-  // the history itself, crashed right after its ownership transfer applied; back past its lease's TTL, its regain
-  // took OWNED as the end of its need for a lease and sent it back to UpdateGlobalState without one, refused until
-  // the loss bound. OWNED now ends the lease only for the side that does not record the history.
-  it('regression: a CONSISTENCY target whose lease ran out after its ownership transfer applied takes the lease again and finishes (seed=438785842, generated-46, target crash at 20, source stall; found by the swarm: failover-ends violated)', async () => {
-    await check(
-      {
-        seed: 438785842,
-        scenario: 'generated-46',
-        profile: 'swarm',
-        failover: { mode: 'CONSISTENCY', type: 'planned' },
-        crashPoints: [{ cluster: 'west', atTransition: 20, downMs: 83941 }],
-        stallPoints: [{ cluster: 'east', atMs: 113704, durationMs: 158671 }],
-      },
-      'completed',
-    );
   });
 });
