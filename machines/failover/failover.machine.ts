@@ -25,7 +25,7 @@ import {
 } from './failover.types.ts';
 
 /** Bump on any change of states or context: stored with every persisted snapshot. */
-export const FAILOVER_MACHINE_VERSION = 1;
+export const FAILOVER_MACHINE_VERSION = 2;
 
 /** Abort-policy tasks get this many times `attemptMax` attempts before they give up. */
 export const ABORT_ATTEMPT_FACTOR = 3;
@@ -232,6 +232,7 @@ export const failoverSetup = setup({
           if (context.downtimeStartedAtMs === undefined && o.downtimeStartedAtMs !== undefined) patch.downtimeStartedAtMs = o.downtimeStartedAtMs;
           if (context.downtimeEndedAtMs === undefined && o.downtimeEndedAtMs !== undefined) patch.downtimeEndedAtMs = o.downtimeEndedAtMs;
         }
+        if (m === 'history' && o.history && context.history === undefined) patch.history = { ...o.history };
       }
       return patch;
     }),

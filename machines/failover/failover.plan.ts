@@ -125,7 +125,7 @@ export type PeerObservation =
 export type Goto = 'next' | 'completed' | 'rolledBack' | 'failed' | 'rollback' | 'abort';
 
 /** Side effects a task's success records in context (metrics, proof, the point of no return). */
-export type TaskMark = 'proof' | 'version' | 'pointOfNoReturn' | 'downtimeStart' | 'downtimeEnd' | 'peerMetrics';
+export type TaskMark = 'proof' | 'version' | 'pointOfNoReturn' | 'downtimeStart' | 'downtimeEnd' | 'peerMetrics' | 'history';
 
 export type WindowTag = 'dualPrimaryWindow' | 'sourceFenced';
 
@@ -195,7 +195,7 @@ const inWindow = (tags: WindowTag[] | undefined): Partial<TaskPlan> => (tags ? {
 
 /** Ends a failover on this side: history first (whoever finds the lock free afterwards also finds that it ended), then the lock. */
 const recordAndRelease = (policy: FailurePolicy, status: 'SUCCESS' | 'FAILED' | 'ROLLED_BACK', tags?: WindowTag[]): TaskPlan[] => [
-  t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', policy, { params: { status }, ...inWindow(tags) }),
+  t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', policy, { params: { status }, marks: ['history'], ...inWindow(tags) }),
   t('releasingLock', 'ReleaseLock', 'releaseLock', policy, inWindow(tags)),
 ];
 
@@ -243,7 +243,7 @@ const abortTaker: StagePlan = {
 const abortJoiner: StagePlan = {
   key: 'aborting',
   stage: 'Completion',
-  tasks: [t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'abort', { params: { status: 'FAILED' } })],
+  tasks: [t('recordingHistory', 'RecordFailoverHistory', 'recordHistory', 'abort', { params: { status: 'FAILED' }, marks: ['history'] })],
 };
 
 /** CONSISTENCY, source side: stages 1–3, then it waits for the target's outcome (and rolls back on FAILED). */
@@ -272,8 +272,8 @@ const consistencySource: BranchPlan = {
       stage: 'Completion',
       tasks: [
         t('waitingForCompletion', 'WaitForFailoverCompletion', 'waitForPeer', 'forward', {
-          params: { awaiting: ['COMPLETED'] },
-          marks: ['peerMetrics'],
+          params: { awaiting: ['COMPLETED'], untilRecorded: true },
+          marks: ['peerMetrics', 'history'],
           outcomes: { COMPLETED: 'completed', ENDED_SUCCESS: 'completed', FAILED: 'rollback', ENDED_FAILED: 'rollback', ENDED_ROLLED_BACK: 'rollback' },
         }),
       ],
@@ -309,7 +309,7 @@ const consistencyTarget: BranchPlan = {
       tasks: [
         t('waitingForReadyForPromotion', 'WaitForVolumesReadyForPromotion', 'waitForPeer', 'abort', {
           params: { awaiting: ['READY_FOR_PROMOTION', 'PROMOTED', 'COMPLETED'] },
-          marks: ['peerMetrics'],
+          marks: ['peerMetrics', 'history'],
           outcomes: { READY_FOR_PROMOTION: 'next', PROMOTED: 'next', COMPLETED: 'next', ...ENDINGS_WHILE_WAITING_FOR_SOURCE },
         }),
         ...promoteAndVerify('rollback', false),
@@ -350,7 +350,7 @@ const uptimeSource: BranchPlan = {
       tasks: [
         t('waitingForTrafficSwitch', 'WaitForTrafficTransitionComplete', 'waitForPeer', 'forward', {
           params: { awaiting: ['COMPLETED'] },
-          marks: ['peerMetrics'],
+          marks: ['peerMetrics', 'history'],
           tags: ['dualPrimaryWindow'],
           outcomes: { COMPLETED: 'next', FAILED: 'rollback', ENDED_FAILED: 'rollback', ENDED_ROLLED_BACK: 'rollback', ENDED_SUCCESS: 'completed' },
         }),
@@ -412,7 +412,8 @@ const uptimeTarget: BranchPlan = {
       stage: 'Completion',
       tasks: [
         t('waitingForCompletion', 'WaitForFailoverCompletion', 'waitForPeer', 'forward', {
-          params: { awaiting: ['OWNED'] },
+          params: { awaiting: ['OWNED'], untilRecorded: true },
+          marks: ['history'],
           // The window stays declared until ownership moves, which the source does only after it is demoted: the
           // source may still be anywhere before its deactivation (even finishing its lock) while this side waits.
           tags: ['dualPrimaryWindow'],
@@ -515,7 +516,8 @@ const unplannedSource: BranchPlan = {
       stage: 'Completion',
       tasks: [
         t('waitingForCompletion', 'WaitForFailoverCompletion', 'waitForPeer', 'forward', {
-          params: { awaiting: ['OWNED', 'COMPLETED'] },
+          params: { awaiting: ['OWNED', 'COMPLETED'], untilRecorded: true },
+          marks: ['peerMetrics', 'history'],
           outcomes: { OWNED: 'completed', COMPLETED: 'completed', ENDED_SUCCESS: 'completed', FAILED: 'failed', ENDED_FAILED: 'failed', ENDED_ROLLED_BACK: 'rolledBack' },
         }),
       ],
@@ -585,6 +587,22 @@ export function placesOf(branch: BranchPlan): TaskPlace[] {
 /** Where a branch's work stages live: inside the lease-holding parallel state, or directly for an observer. */
 export function workPathOf(branch: BranchPlan): string {
   return branch.holdsLease ? 'holding.work' : 'work';
+}
+
+/**
+ * The task that ends a successful failover as a whole: the last work task of the side that records its SUCCESS
+ * history (ReleaseLock, after RecordFailoverHistory). Both copies of a succeeded Failover name it in status.state,
+ * whichever side they ran: a side that only waited for the peer's outcome ends where the failover ended.
+ */
+export function finalTaskOf(input: { mode: FailoverMode; type: 'planned' | 'unplanned' }): { stage: StageName; stageIndex: number; task: TaskName } {
+  for (const role of ['source', 'target'] as const) {
+    const branch = branchFor({ ...input, role });
+    if (!writesHistory(branch)) continue;
+    const work = placesOf(branch).filter((p) => p.group === 'work');
+    const last = work[work.length - 1];
+    return { stage: last.stage, stageIndex: last.stageIndex, task: last.task };
+  }
+  throw new Error(`no side of a ${input.type} ${input.mode} failover records its history`);
 }
 
 /** Whether this side records the failover's SUCCESS history itself (and releases the lock after it). */

@@ -3,6 +3,7 @@
 // persisted one (plain JSON: value, status, context).
 import { failoverMachine, type FailoverTag } from './failover.machine.ts';
 import { FailoverConditionReason as R, FailoverConditionType as T, type Condition, type FailoverConditionReasonName, type FailoverConditionTypeName } from './failover.conditions.ts';
+import { finalTaskOf } from './failover.plan.ts';
 import type { FailoverContext } from './failover.types.ts';
 
 export type FailoverPhase = 'Pending' | 'InProgress' | 'Succeeded' | 'RolledBack' | 'Failed' | 'ManualIntervention';
@@ -237,17 +238,24 @@ export function deriveFailoverStatus(snapshot: FailoverSnapshotLike): FailoverSt
     );
   }
 
+  // Once the failover has ended, its history record (global state, written once per failover) is the one source of
+  // truth for the figures, so both copies of a Failover report the same downtime and duration. Before it (or for a
+  // side that never read it), this side's own view of the downtime window and of the elapsed time.
+  const recorded = ended ? c.history : undefined;
   const downStart = c.downtimeStartedAtMs;
   const downEnd = c.downtimeEndedAtMs ?? (downStart !== undefined ? nowMs : undefined);
-  const totalDowntimeSeconds = downStart !== undefined && downEnd !== undefined ? Math.max(0, downEnd - downStart) / 1000 : 0;
-  const totalFailoverTimeSeconds = Math.max(0, nowMs - startMs) / 1000;
+  const totalDowntimeSeconds = recorded ? recorded.downtimeSeconds : downStart !== undefined && downEnd !== undefined ? Math.max(0, downEnd - downStart) / 1000 : 0;
+  const totalFailoverTimeSeconds = recorded ? recorded.durationSeconds : Math.max(0, nowMs - startMs) / 1000;
+  // A succeeded failover names the task that ended it as a whole (the same on both copies), not the wait this side
+  // ended in.
+  const place = phase === 'Succeeded' ? finalTaskOf(c.request) : { stageIndex: c.progress.stageIndex, stage: c.progress.stage, task: c.progress.task };
 
   const status: FailoverStatus['status'] = phase === 'Succeeded' ? 'SUCCESS' : phase === 'RolledBack' || phase === 'Failed' ? 'FAILED' : 'IN_PROGRESS';
   const result: FailoverStatus = {
     phase,
     status,
-    progression: { stageIndex: c.progress.stageIndex, stage: c.progress.stage, task: c.progress.task },
-    state: `TASK_${c.progress.task}`,
+    progression: { stageIndex: place.stageIndex, stage: place.stage, task: place.task },
+    state: `TASK_${place.task}`,
     conditions,
     metrics: { totalDowntimeSeconds, totalFailoverTimeSeconds },
     message,

@@ -134,6 +134,11 @@ export interface FailoverContext {
   /** CONSISTENCY: from source shutdown start to target network enable. UPTIME: the traffic switch gap. */
   downtimeStartedAtMs?: number;
   downtimeEndedAtMs?: number;
+  /**
+   * The failover's history record as global state holds it (written once per failover, by the side that ends it):
+   * the one source of truth for both copies' outcome, downtime and duration once the failover has ended.
+   */
+  history?: HistoryFigures;
   rollback?: RollbackInfo;
   /** Set when the lease was lost (and whether it was won back). */
   leaseLostAtMs?: number;
@@ -174,6 +179,15 @@ export interface StepInput {
   lockedAtMs?: number;
 }
 
+/** The figures of a failover's history record (global state), as both sides' charts read them. */
+export interface HistoryFigures {
+  status: 'SUCCESS' | 'FAILED' | 'ROLLED_BACK';
+  startMs: number;
+  endMs: number;
+  downtimeSeconds: number;
+  durationSeconds: number;
+}
+
 /** What every task actor resolves with; optional fields are read by the task's marks. */
 export interface StepOutput {
   /** The clock when the step finished. */
@@ -188,6 +202,8 @@ export interface StepOutput {
   /** The peer's downtime bounds from global state (metadata). */
   downtimeStartedAtMs?: number;
   downtimeEndedAtMs?: number;
+  /** The failover's history record, once written (by this step, or by the peer that ended the failover). */
+  history?: HistoryFigures;
 }
 
 /** What a failed step rejects with: a StepError plus the clock when it failed (for absolute backoff deadlines). */

@@ -33,7 +33,8 @@ describe('failover chart (stub actors)', () => {
     expect(snap.value).toBe('completed');
     expect(snap.context.outcome).toBe('completed');
     expect(snap.context.pointOfNoReturnAtMs).toBeDefined();
-    expect(deriveFailoverStatus(snap)).toMatchObject({ phase: 'Succeeded', status: 'SUCCESS', progression: { stageIndex: 6, stage: 'Completion', task: 'WaitForFailoverCompletion' } });
+    // The source ended in its wait, but a succeeded failover names the task that ended it as a whole (the target's).
+    expect(deriveFailoverStatus(snap)).toMatchObject({ phase: 'Succeeded', status: 'SUCCESS', state: 'TASK_ReleaseLock', progression: { stageIndex: 6, stage: 'Completion', task: 'ReleaseLock' } });
   });
 
   it('failover: consistency: target joins the lease, waits for READY_FOR_PROMOTION, runs stages 4–6', async () => {

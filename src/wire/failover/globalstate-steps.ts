@@ -8,7 +8,7 @@ import { DriverError, isDriverError } from '../../../drivers/errors.ts';
 import type { JsonObject } from '../../../drivers/json.ts';
 import type { GroupRecord, HistoryRecord, VolumeHandoffState } from '../../../drivers/globalstate/globalstate.port.ts';
 import { branchFor, writesHistory, type PeerObservation } from '../../../machines/failover/failover.plan.ts';
-import type { ReachabilityOutput, StepInput, StepOutput } from '../../../machines/failover/failover.types.ts';
+import type { HistoryFigures, ReachabilityOutput, StepInput, StepOutput } from '../../../machines/failover/failover.types.ts';
 import type { TaskRunner } from '../provided-once.ts';
 import { validationFailed, type FailoverWiring, type StepCtx } from './deps.ts';
 import { rememberReplicas } from './remembered.ts';
@@ -34,6 +34,11 @@ function sameFailover(record: GroupRecord, failoverId: string): boolean {
 async function historyOf(w: FailoverWiring, input: StepInput, log: Logger, signal: AbortSignal): Promise<HistoryRecord | undefined> {
   const list = await w.deps.globalState.listHistory(input.request.groupId, { log, signal, limit: HISTORY_LOOKUP_LIMIT });
   return list.find((h) => h.failoverId === input.request.failoverId);
+}
+
+/** The figures of a history record that both sides' charts keep (the source of truth for both copies' metrics). */
+function figuresOf(h: HistoryRecord): HistoryFigures {
+  return { status: h.status, startMs: h.startMs, endMs: h.endMs, downtimeSeconds: h.downtimeSeconds, durationSeconds: h.durationSeconds };
 }
 
 function endedObservation(h: HistoryRecord): PeerObservation {
@@ -185,17 +190,25 @@ export function globalStateSteps(w: FailoverWiring) {
    */
   const poll = async (input: StepInput, ctx: StepCtx, check: (record: GroupRecord) => Partial<StepOutput> | undefined | Promise<Partial<StepOutput> | undefined>): Promise<Partial<StepOutput>> => {
     const deadline = nowMs() + input.policy.handoffTimeoutMs;
+    const untilRecorded = input.params.untilRecorded === true;
     let lastError: unknown;
     for (let polls = 0; ; polls++) {
       try {
         const record = await requireGroup(w, input, ctx);
         const hit = await check(record);
-        if (hit) return { ...peerMetrics(record, input.request.failoverId), ...hit };
-        if (sameFailover(record, input.request.failoverId) && record.volumeState?.state === 'FAILED') return { ...peerMetrics(record, input.request.failoverId), observed: 'FAILED' };
-        // History is written before the lock is released: while this failover's lease holds, it has not ended, and
-        // the poll costs one read instead of two.
-        const h = leaseHeld(record, input, nowMs()) ? undefined : await historyOf(w, input, ctx.log, ctx.signal);
-        if (h) return { ...peerMetrics(record, input.request.failoverId), observed: endedObservation(h) };
+        if (hit && !untilRecorded) return { ...peerMetrics(record, input.request.failoverId), ...hit };
+        if (hit) {
+          // The peer's success is seen; the wait ends once its history record is written too (the peer writes it
+          // next), so this side ends with the failover's recorded figures, the same as the peer's copy.
+          const h = await historyOf(w, input, ctx.log, ctx.signal);
+          if (h) return { ...peerMetrics(record, input.request.failoverId), ...hit, history: figuresOf(h) };
+        } else {
+          if (sameFailover(record, input.request.failoverId) && record.volumeState?.state === 'FAILED') return { ...peerMetrics(record, input.request.failoverId), observed: 'FAILED' };
+          // History is written before the lock is released: while this failover's lease holds, it has not ended, and
+          // the poll costs one read instead of two.
+          const h = leaseHeld(record, input, nowMs()) ? undefined : await historyOf(w, input, ctx.log, ctx.signal);
+          if (h) return { ...peerMetrics(record, input.request.failoverId), observed: endedObservation(h), history: figuresOf(h) };
+        }
       } catch (e) {
         // A failed read is one missed poll, not a failed wait (the wait is bounded by its deadline).
         if (!(isDriverError(e) && e.retryable) || ctx.signal.aborted) throw e;
@@ -282,7 +295,10 @@ export function globalStateSteps(w: FailoverWiring) {
     };
     const recorded = await gs.recordHistory(entry, { log: ctx.log, signal: ctx.signal });
     ctx.log.info({ status, recorded }, recorded ? 'Recorded failover history' : 'Failover history was already recorded');
-    return {};
+    // Written once per failover: when it was already there (a re-run after a lost answer, or the peer ended the
+    // failover first), the record that stands is the one both copies report.
+    const standing = recorded ? entry : ((await historyOf(w, input, ctx.log, ctx.signal)) ?? entry);
+    return { history: figuresOf(standing) };
   };
 
   const release = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
