@@ -73,6 +73,8 @@ export class FailoverReconciler {
   /** What this process life started (the host restarts these when they have no snapshot). */
   private readonly submitted = new Map<string, Submission>();
   private readonly lastWritten = new Map<string, string>();
+  /** The failovers whose end this daemon has seen (their group was refreshed once). */
+  private readonly endedHere = new Set<string>();
   private readonly log: Logger;
   stats = { accepted: 0, invalid: 0, statusWrites: 0, mirrored: 0 };
 
@@ -108,10 +110,19 @@ export class FailoverReconciler {
     this.informer.stop();
   }
 
-  /** The host saw a new snapshot: write the status of the Failover it belongs to. */
+  /**
+   * The host saw a new snapshot: write the status of the Failover it belongs to. When it is the failover's last
+   * one, the group's heartbeat and status are refreshed at once (new owner, new role, health against the new site).
+   */
   onSnapshot(failoverId: string): void {
     const key = this.byFailoverId.get(failoverId);
     if (key) this.statusQueue.add(key);
+    const snap = this.deps.host.snapshot(failoverId);
+    if (snap && snap.status !== 'active' && !this.endedHere.has(failoverId)) {
+      this.endedHere.add(failoverId);
+      const groupId = (snap.context as FailoverContext).request?.groupId;
+      if (groupId) this.deps.groups.refreshNow(groupId);
+    }
   }
 
   /** Submissions of this process life (the host's pendingRequests after a restart). */

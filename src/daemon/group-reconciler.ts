@@ -73,7 +73,14 @@ export interface GroupState {
   /** The meaningful part of the last status written, and the sync time it carried. */
   lastWritten?: string;
   lastWrittenSyncMs?: number;
-  runtime?: { abort: AbortController; intervalMs: number };
+  runtime?: {
+    abort: AbortController;
+    intervalMs: number;
+    /** Ends the current wait for the next heartbeat (refreshNow); absent while a heartbeat runs. */
+    wake?: AbortController;
+    /** refreshNow was called while a heartbeat ran: the next one follows at once. */
+    wakePending?: boolean;
+  };
 }
 
 const VOLATILE = new Set(['lastSyncTime', 'lastHeartbeat', 'lastTransitionTime']);
@@ -249,13 +256,49 @@ export class GroupReconciler {
         await clock.sleep(jitterMs, abort.signal);
         while (!abort.signal.aborted && !this.stopped) {
           await this.beat(state, abort.signal);
-          await clock.sleep(intervalMs, abort.signal);
+          await this.untilNextBeat(state, intervalMs, abort.signal);
         }
       } catch (e) {
         if (!abort.signal.aborted) this.log.error({ groupId: state.key, err: e }, 'Heartbeat loop ended');
       }
     };
     void loop();
+  }
+
+  /**
+   * A failover of this group ended on this cluster: heartbeat now (with the new role), re-read every cluster's
+   * record and rewrite the status, instead of showing the old owner (and a health measured against it) until the
+   * next interval. A heartbeat that runs now is followed by another one at once: it may have read the old role.
+   */
+  refreshNow(groupId: string): void {
+    const rt = this.states.get(groupId)?.runtime;
+    if (!rt) return;
+    this.log.debug({ groupId }, 'A failover of the group ended here: heartbeat now');
+    if (rt.wake) rt.wake.abort();
+    else rt.wakePending = true;
+  }
+
+  /** Waits for the next heartbeat: the interval, or less when refreshNow wakes the group. */
+  private async untilNextBeat(state: GroupState, intervalMs: number, signal: AbortSignal): Promise<void> {
+    const rt = state.runtime;
+    if (!rt || rt.abort.signal !== signal) return this.deps.clock.sleep(intervalMs, signal);
+    if (rt.wakePending) {
+      rt.wakePending = false;
+      return;
+    }
+    const wake = new AbortController();
+    const stop = () => wake.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    rt.wake = wake;
+    try {
+      await this.deps.clock.sleep(intervalMs, wake.signal);
+    } catch (e) {
+      if (signal.aborted) throw e; // stopped; otherwise woken by refreshNow
+    } finally {
+      signal.removeEventListener('abort', stop);
+      rt.wake = undefined;
+      rt.wakePending = false;
+    }
   }
 
   private refreshHealth(state: GroupState): void {
