@@ -217,10 +217,10 @@ export class ResourceOps {
     if (names.length === 0) return;
     const deadlineMs = this.clock.now() + o.waitTimeoutMs;
     allowListeners(o.signal, names.length);
-    await withWaits(this.port, this.clock, o, (ow) => {
+    await withWaits(this.port, this.clock, o, async (ow) => {
       ow.waits.open(Kinds.VolumeReplication, group.namespace);
       const logic = wireReplication({ port: this.port, clock: this.clock, token: o.token, log: o.log, requests: new Limiter(o.concurrencyMax), waits: ow.waits });
-      return mapLimit(names, names.length, async (name) => {
+      await mapLimit(names, names.length, async (name) => {
         const out: ReplicationOutput = await runToCompletion(
           logic,
           { namespace: group.namespace, name, desired, mode, force: desired === 'primary' && force, deadlineMs, attemptMax: o.attemptMax, backoffBaseMs: o.backoffBaseMs, backoffMaxMs: o.backoffMaxMs },
@@ -228,7 +228,24 @@ export class ResourceOps {
         );
         if (out.outcome !== 'done') throw childFailure(out.error, `VolumeReplication ${group.namespace}/${name} did not become ${desired}`, this.clock.now());
       });
+      if (desired === 'primary' && force) await this.dropForcePromote(group.namespace, names, { ...ow, cached: ow.waits.cachedRef });
     });
+  }
+
+  /**
+   * Removes the force-promote annotation from promoted VolumeReplications: it asked for one promotion, and left in
+   * place it would let any later promotion of the volume skip the csi-addons safety checks. Called only once every
+   * volume reached Primary. Fenced writes like the others; idempotent (a volume without it is left alone).
+   */
+  private async dropForcePromote(namespace: string, names: string[], o: OpsOptions & { cached?: FencedWriteOptions['cached'] }): Promise<void> {
+    await mapLimit(names, o.concurrencyMax, (name) =>
+      fencedPatch(
+        this.port,
+        vrRef(namespace, name),
+        (cur) => (cur.metadata.annotations?.[EngineAnnotations.forcePromote] !== undefined ? { metadata: { annotations: { [EngineAnnotations.forcePromote]: null } } } : undefined),
+        o,
+      ),
+    );
   }
 
   /** Waits until every Flux object that was asked to reconcile has handled the request and is Ready. */
