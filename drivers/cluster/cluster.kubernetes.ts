@@ -260,6 +260,10 @@ export class KubernetesCluster implements ClusterPort {
     return obj;
   }
 
+  async served(gvk: GVK, opts?: CallOpts): Promise<boolean> {
+    return this.run('discovery', `${apiVersionOf(gvk)}, Kind=${gvk.kind}`, opts, async () => (await this.client.resourceOf(gvk)) !== undefined);
+  }
+
   async get(ref: ObjectRef, opts?: CallOpts): Promise<KubeObject | undefined> {
     return this.run('get', refString(ref), opts, async () => {
       const path = await this.pathOf(ref, ref.namespace, ref.name);

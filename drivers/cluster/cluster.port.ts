@@ -107,6 +107,11 @@ export interface WatchHandle {
 export interface ClusterPort {
   /** The cluster's name (its kubeconfig context, or the simulated cluster's name). */
   readonly cluster: string;
+  /**
+   * Whether the server serves this group, version and kind (discovery): false when it does not, which is not an
+   * error. An older server may serve a kind at another version (CronJob as batch/v1beta1 before Kubernetes 1.21).
+   */
+  served(gvk: GVK, opts?: CallOpts): Promise<boolean>;
   /** An unknown object resolves undefined; it is not an error. */
   get(ref: ObjectRef, opts?: CallOpts): Promise<KubeObject | undefined>;
   list(gvk: GVK, opts?: ListOpts): Promise<ObjectList>;

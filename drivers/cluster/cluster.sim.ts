@@ -5,10 +5,12 @@ import type { SimKernel } from '../../simulator/kernel.ts';
 import type { OpClass } from '../../simulator/faults.ts';
 import type { TimerId } from '../../simulator/scheduler.ts';
 import type { KubeStore } from '../../simulator/kube/store.types.ts';
+import { unknownResource } from '../../simulator/kube/api-errors.ts';
 import { copy } from '../../simulator/kube/object-util.ts';
 import { DriverError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import {
+  gvkOf,
   refOf,
   refString,
   type ApplyOpts,
@@ -158,38 +160,53 @@ export class SimClusterDriver implements ClusterPort {
     }
   }
 
+  /** A type the server does not serve to clients (an older server's API) is unknown, as on a real server. */
+  private servedOrThrow<T extends GVK>(gvk: T, op: string): T {
+    if (!this.store.registry.served(gvk)) throw unknownResource(op, `${gvk.group ? `${gvk.group}/` : ''}${gvk.version}, Kind=${gvk.kind}`);
+    return gvk;
+  }
+
+  private servedObject(obj: KubeObject, op: string): KubeObject {
+    this.servedOrThrow(gvkOf(obj), op);
+    return obj;
+  }
+
+  served(gvk: GVK, opts?: CallOpts): Promise<boolean> {
+    return this.call('kube.read', 'discovery', `${gvk.group ? `${gvk.group}/` : ''}${gvk.version}/${gvk.kind}`, opts, () => this.store.registry.served(gvk));
+  }
+
   get(ref: ObjectRef, opts?: CallOpts): Promise<KubeObject | undefined> {
-    return this.call('kube.read', 'get', refString(ref), opts, () => this.store.get(ref));
+    return this.call('kube.read', 'get', refString(ref), opts, () => this.store.get(this.servedOrThrow(ref, 'kube.get')));
   }
 
   list(gvk: GVK, opts: ListOpts = {}): Promise<ObjectList> {
     return this.call('kube.read', 'list', `${gvk.kind}/${opts.namespace ?? '*'}`, opts, () =>
-      this.store.list(gvk, { namespace: opts.namespace, labelSelector: opts.labelSelector }),
+      this.store.list(this.servedOrThrow(gvk, 'kube.list'), { namespace: opts.namespace, labelSelector: opts.labelSelector }),
     );
   }
 
   create(obj: KubeObject, opts: WriteOpts = {}): Promise<KubeObject> {
-    return this.call('kube.write', 'create', refString(refOf(obj)), opts, () => this.store.create(obj, { fieldManager: opts.fieldManager }));
+    return this.call('kube.write', 'create', refString(refOf(obj)), opts, () => this.store.create(this.servedObject(obj, 'kube.create'), { fieldManager: opts.fieldManager }));
   }
 
   update(obj: KubeObject, opts: WriteOpts = {}): Promise<KubeObject> {
-    return this.call('kube.write', 'update', refString(refOf(obj)), opts, () => this.store.update(obj, { fieldManager: opts.fieldManager }));
+    return this.call('kube.write', 'update', refString(refOf(obj)), opts, () => this.store.update(this.servedObject(obj, 'kube.update'), { fieldManager: opts.fieldManager }));
   }
 
   mergePatch(ref: ObjectRef, patch: JsonObject, opts: WriteOpts = {}): Promise<KubeObject> {
-    return this.call('kube.write', 'patch', refString(ref), opts, () => this.store.mergePatch(ref, patch, { fieldManager: opts.fieldManager }));
+    return this.call('kube.write', 'patch', refString(ref), opts, () => this.store.mergePatch(this.servedOrThrow(ref, 'kube.patch'), patch, { fieldManager: opts.fieldManager }));
   }
 
   apply(obj: KubeObject, opts: ApplyOpts): Promise<KubeObject> {
-    return this.call('kube.write', 'apply', refString(refOf(obj)), opts, () => this.store.apply(obj, { fieldManager: opts.fieldManager, force: opts.force }));
+    return this.call('kube.write', 'apply', refString(refOf(obj)), opts, () => this.store.apply(this.servedObject(obj, 'kube.apply'), { fieldManager: opts.fieldManager, force: opts.force }));
   }
 
   patchStatus(ref: ObjectRef, patch: JsonObject, opts: WriteOpts = {}): Promise<KubeObject> {
-    return this.call('kube.write', 'patchStatus', `${refString(ref)}/status`, opts, () => this.store.patchStatus(ref, patch));
+    return this.call('kube.write', 'patchStatus', `${refString(ref)}/status`, opts, () => this.store.patchStatus(this.servedOrThrow(ref, 'kube.patchStatus'), patch));
   }
 
   delete(ref: ObjectRef, opts: DeleteOpts = {}): Promise<boolean> {
-    return this.call('kube.write', 'delete', refString(ref), opts, () => this.store.delete(ref, { resourceVersion: opts.resourceVersion }));
+    return this.call('kube.write', 'delete', refString(ref), opts, () => this.store.delete(this.servedOrThrow(ref, 'kube.delete'), { resourceVersion: opts.resourceVersion }));
   }
 
   /**
@@ -204,7 +221,7 @@ export class SimClusterDriver implements ClusterPort {
         if (stream.isEnded) return;
         try {
           const w = this.store.watch(
-            gvk,
+            this.servedOrThrow(gvk, 'kube.watch'),
             { namespace: opts.namespace, labelSelector: opts.labelSelector, resourceVersion: opts.resourceVersion, allowBookmarks: opts.allowBookmarks },
             (e) => stream.push(e),
           );

@@ -93,9 +93,27 @@ export class SimResourceRegistry implements ResourceRegistry {
   private readonly byKind = new Map<string, ResourceType[]>();
   private readonly byPluralKey = new Map<string, ResourceType>();
   private readonly crds = new Map<string, { crd: KubeObject; types: ResourceType[] }>();
+  /** Types kept for the simulated controllers but not served to clients (an older server's API, see serveAs). */
+  private readonly hidden = new Set<string>();
 
   constructor(types: readonly ResourceType[] = BUILTIN_TYPES) {
     for (const t of types) this.add(t);
+  }
+
+  /**
+   * Serves a built-in kind to clients at these versions only, as an older API server does (Kubernetes 1.20 serves
+   * CronJob as batch/v1beta1 only). The simulated controllers keep using the current version: objects are stored
+   * per group and kind, whatever version they are read at.
+   */
+  serveAs(gvk: GVK, versions: readonly string[]): void {
+    const t = this.lookup(gvk);
+    if (!t) throw unknownResource('kube.serveAs', `${gvk.group ? `${gvk.group}/` : ''}${gvk.version}, Kind=${gvk.kind}`);
+    for (const version of versions) if (!this.lookup({ ...gvk, version })) this.add({ ...t, version });
+    if (!versions.includes(gvk.version)) this.hidden.add(gvkKey(gvk.group, gvk.version, gvk.kind));
+  }
+
+  served(gvk: GVK): boolean {
+    return this.lookup(gvk) !== undefined && !this.hidden.has(gvkKey(gvk.group, gvk.version, gvk.kind));
   }
 
   private add(t: ResourceType): void {

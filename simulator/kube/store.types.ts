@@ -21,6 +21,8 @@ export interface ResourceRegistry {
   /** Registers a CRD object (apiextensions.k8s.io/v1 CustomResourceDefinition) for every served version. */
   registerCrd(crd: KubeObject): ResourceType[];
   lookup(gvk: GVK): ResourceType | undefined;
+  /** Whether the server's clients see this type (discovery and the API); the store itself may still keep it. */
+  served(gvk: GVK): boolean;
   byPlural(group: string, version: string, plural: string): ResourceType | undefined;
   all(): ResourceType[];
 }

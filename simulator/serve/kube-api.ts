@@ -262,7 +262,8 @@ export async function serveKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
 
   function planResource(method: string, route: ResourceRoute, url: URL, req: IncomingMessage, body: Buffer): Planned {
     const q = url.searchParams;
-    const t = registry.byPlural(route.group, route.version, route.plural);
+    const plural = registry.byPlural(route.group, route.version, route.plural);
+    const t = plural && registry.served(plural) ? plural : undefined;
     const fail = (e: DriverError): Planned => ({
       opClass: 'kube.read',
       op: 'kube.request',

@@ -38,6 +38,7 @@ export interface GroupVersions {
 export function servedGroups(registry: ResourceRegistry): GroupVersions[] {
   const by = new Map<string, Set<string>>();
   for (const t of registry.all()) {
+    if (!registry.served(t)) continue;
     if (!by.has(t.group)) by.set(t.group, new Set());
     by.get(t.group)!.add(t.version);
   }
@@ -47,7 +48,7 @@ export function servedGroups(registry: ResourceRegistry): GroupVersions[] {
 function typesOf(registry: ResourceRegistry, group: string, version: string): ResourceType[] {
   return registry
     .all()
-    .filter((t) => t.group === group && t.version === version)
+    .filter((t) => t.group === group && t.version === version && registry.served(t))
     .sort((a, b) => (a.plural < b.plural ? -1 : a.plural > b.plural ? 1 : 0));
 }
 

@@ -16,6 +16,7 @@ import { createDynamoDBClient, DynamoGlobalState } from '../../drivers/globalsta
 import { realRandom } from '../../drivers/random/random.real.ts';
 import { startDaemon, DEFAULT_DAEMON_NAMESPACE, type Daemon, type DaemonOptions } from '../daemon/daemon.ts';
 import { DEFAULT_OPERATOR_ID } from '../daemon/api.ts';
+import { MissingApiError } from '../daemon/served-kinds.ts';
 import { createRootLogger } from '../log.ts';
 import { DEFAULT_FENCE_DRIVER } from '../wire/failover/deps.ts';
 import { UsageError } from './usage-error.ts';
@@ -206,7 +207,14 @@ export async function runDaemon(c: DaemonCliConfig, stopWhen: Promise<string>, d
   const built = buildDaemonOptions(c, deps);
   try {
     if (c.createTable) await ensureTable(built.dynamo, c.table, { clock: deps.clock ?? realClock });
-    const daemon = await startDaemon(built.options);
+    let daemon: Daemon;
+    try {
+      daemon = await startDaemon(built.options);
+    } catch (e) {
+      // A missing CRD is a fix on the cluster the operator must make: one line naming it, exit 2.
+      if (e instanceof MissingApiError) throw new UsageError(e.message);
+      throw e;
+    }
     const reason = await stopWhen;
     await daemon.stop();
     return { daemon, reason };

@@ -3,21 +3,11 @@
 // long as no group names those kinds; the caches answer health questions with no API call at all.
 import type { Logger } from 'pino';
 import type { ClockPort } from '../../drivers/clock/clock.port.ts';
-import { Kinds, type ClusterPort, type GVK, type KubeObject } from '../../drivers/cluster/cluster.port.ts';
+import type { ClusterPort, KubeObject } from '../../drivers/cluster/cluster.port.ts';
 import { Informer, type InformerHandlers } from '../../drivers/cluster/informer.ts';
 import type { FailoverGroupSpec } from '../../machines/failover/group.types.ts';
 import type { ObjectLookup, ResourceKindName } from './health.ts';
-
-const KIND_GVK: Record<ResourceKindName, GVK> = {
-  Deployment: Kinds.Deployment,
-  StatefulSet: Kinds.StatefulSet,
-  CronJob: Kinds.CronJob,
-  VolumeReplication: Kinds.VolumeReplication,
-  VirtualService: Kinds.VirtualService,
-  Ingress: Kinds.Ingress,
-  HelmRelease: Kinds.HelmRelease,
-  Kustomization: Kinds.Kustomization,
-};
+import { preferredKinds, type ServedKinds } from './served-kinds.ts';
 
 /** The resource kinds a group's health reads. */
 export function kindsOf(spec: FailoverGroupSpec): ResourceKindName[] {
@@ -39,6 +29,8 @@ export interface ClusterCachesOptions {
   namespace?: string;
   /** Called for every add, update or delete of a cached object. */
   onChange?: (kind: ResourceKindName, obj: KubeObject) => void;
+  /** The version each kind is served at, and the kinds not served (discovery; default: the preferred versions). */
+  served?: ServedKinds;
 }
 
 export class ClusterCaches implements ObjectLookup {
@@ -52,13 +44,24 @@ export class ClusterCaches implements ObjectLookup {
   private readonly starts = new Map<ResourceKindName, Promise<void>>();
   private stopped = false;
 
-  constructor(private readonly opts: ClusterCachesOptions) {}
+  private readonly served: ServedKinds;
 
-  /** The informer of a kind, started on first use. */
+  constructor(private readonly opts: ClusterCachesOptions) {
+    this.served = opts.served ?? preferredKinds();
+  }
+
+  /** Why a kind cannot be cached here (its API is not served, named with the fix), or undefined. */
+  unserved(kind: ResourceKindName): string | undefined {
+    return this.served.missing[kind];
+  }
+
+  /** The informer of a kind, started on first use (the kind must be served: see unserved). */
   informer(kind: ResourceKindName): Informer {
     let inf = this.informers.get(kind);
     if (!inf) {
-      inf = new Informer({ port: this.opts.port, gvk: KIND_GVK[kind], clock: this.opts.clock, log: this.opts.log, ...(this.opts.namespace ? { namespace: this.opts.namespace } : {}) });
+      const gvk = this.served.gvk[kind];
+      if (!gvk) throw new Error(`ClusterCaches.informer(${kind}): ${this.unserved(kind) ?? 'the kind is not served'}`);
+      inf = new Informer({ port: this.opts.port, gvk, clock: this.opts.clock, log: this.opts.log, ...(this.opts.namespace ? { namespace: this.opts.namespace } : {}) });
       this.informers.set(kind, inf);
       const objects = new Map<string, KubeObject>();
       this.objects.set(kind, objects);
@@ -88,7 +91,8 @@ export class ClusterCaches implements ObjectLookup {
   }
 
   /** Starts the caches of these kinds and waits (at most `timeoutMs`) until they are filled; resolves whether they all are. */
-  async ensure(kinds: readonly ResourceKindName[], timeoutMs: number): Promise<boolean> {
+  async ensure(wanted: readonly ResourceKindName[], timeoutMs: number): Promise<boolean> {
+    const kinds = wanted.filter((k) => !this.unserved(k)); // never synced: health names the missing API instead
     const pending = kinds.map((k) => this.informer(k)).filter((i) => !i.synced);
     if (pending.length === 0) return true;
     const abort = new AbortController();
@@ -105,6 +109,7 @@ export class ClusterCaches implements ObjectLookup {
   }
 
   get(kind: ResourceKindName, namespace: string, name: string): KubeObject | undefined | 'unsynced' {
+    if (this.unserved(kind)) return 'unsynced';
     const inf = this.informer(kind);
     if (!inf.synced) return 'unsynced';
     return this.objects.get(kind)!.get(`${namespace}/${name}`);

@@ -25,6 +25,8 @@ export const GroupConditionReason = {
   AwaitingPrimary: 'AwaitingPrimary',
   /** Global state could not be reached or refused the write; the message has the error. */
   GlobalStateError: 'GlobalStateError',
+  /** The group names a kind this cluster's API server does not serve; the message names the API and the fix. */
+  MissingAPI: 'MissingAPI',
   HeartbeatSent: 'HeartbeatSent',
   AllResourcesHealthy: 'AllResourcesHealthy',
   ResourcesDegraded: 'ResourcesDegraded',

@@ -16,6 +16,7 @@ import { wireFailover, type FencingConfig } from '../wire/cluster-failover.ts';
 import { DEFAULT_OPERATOR_ID } from './api.ts';
 import { AutoFailoverChecker } from './auto-failover.ts';
 import { ClusterCaches } from './caches.ts';
+import { discoverServedKinds } from './served-kinds.ts';
 import { FailoverReconciler } from './failover-reconciler.ts';
 import { GroupReconciler, type TraceFn } from './group-reconciler.ts';
 
@@ -104,6 +105,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const peerNames = Object.keys(peers);
   const snapshots = o.snapshots ?? new ConfigMapSnapshotStore(o.clusterPort, { namespace: o.daemonNamespace ?? DEFAULT_DAEMON_NAMESPACE });
 
+  // Discovery first: without its own CRDs (or the csi-addons kinds it needs) the daemon refuses to start, naming the
+  // missing one and the fix; the version of every kind a group can name is taken from what this cluster serves.
+  const served = await discoverServedKinds(o.clusterPort, { cluster: me, fencing: o.fencing !== undefined, log });
+
   // The host, the caches and the checker call into the reconcilers, which are built after them.
   const late: { failovers?: FailoverReconciler; groups?: GroupReconciler } = {};
   const host = createFailoverHost({
@@ -119,6 +124,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         random: o.random,
         log,
         ...(o.fencing ? { fencing: o.fencing } : {}),
+        ...(served.gvk.CronJob ? { cronJobKind: served.gvk.CronJob } : {}),
       }),
       snapshots,
       clock: o.clock,
@@ -132,7 +138,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   });
   await host.recover(); // restores the failovers this cluster's operator persisted before (a previous process)
 
-  const caches = new ClusterCaches({ port: o.clusterPort, clock: o.clock, log, ...(o.namespace ? { namespace: o.namespace } : {}), onChange: (k, obj) => late.groups?.onResourceChange(k, obj) });
+  const caches = new ClusterCaches({ port: o.clusterPort, clock: o.clock, log, served, ...(o.namespace ? { namespace: o.namespace } : {}), onChange: (k, obj) => late.groups?.onResourceChange(k, obj) });
   const autoFailover =
     o.autoFailover === false
       ? undefined

@@ -59,6 +59,8 @@ export interface GroupState {
   healthSince?: { health: Health; sinceMs: number };
   registered: boolean;
   awaitingPrimary: boolean;
+  /** Kinds the group names that this cluster does not serve (their messages): it cannot tell whether it runs the group. */
+  missingApis?: string[];
   dbSync: 'Synced' | 'Syncing' | 'Error';
   dbError?: string;
   lastSyncMs?: number;
@@ -331,6 +333,7 @@ export class GroupReconciler {
         return;
       }
       state.registered = true;
+      state.missingApis = undefined;
       state.awaitingPrimary = false;
       if (record.suspended !== spec.suspended) {
         record = await gs.setSuspended(groupId, spec.suspended, spec.suspended ? (spec.suspensionReason ?? 'suspended in the FailoverGroup spec') : undefined, opts);
@@ -387,6 +390,15 @@ export class GroupReconciler {
   private async register(state: GroupState, spec: FailoverGroupSpec): Promise<GroupRecord | undefined> {
     const { globalState: gs, clusterName: me } = this.deps;
     const groupId = groupIdOf(spec);
+    const missing = [...new Set(kindsOf(spec).flatMap((k) => this.deps.caches.unserved(k) ?? []))];
+    if (missing.length) {
+      if (!state.missingApis) this.log.warn({ groupId, missing }, 'FailoverGroup names kinds this cluster does not serve; it cannot tell whether it runs the group');
+      state.missingApis = missing;
+      state.awaitingPrimary = false;
+      state.registered = false;
+      return undefined;
+    }
+    state.missingApis = undefined;
     const runs = runsWorkloads(spec, this.deps.caches);
     if (runs !== true) {
       if (!state.awaitingPrimary) this.log.info({ groupId }, 'FailoverGroup is not registered yet; waiting for the cluster that runs it');
@@ -459,6 +471,7 @@ export class GroupReconciler {
 
     cond(T.SpecValid, true, R.Valid, 'The spec is valid');
     if (state.registered) cond(T.Registered, true, R.GroupRegistered, `Registered in global state; ${rec?.ownerCluster ?? 'unknown'} owns the group`);
+    else if (state.missingApis) cond(T.Registered, false, R.MissingAPI, `Not registered in global state: ${state.missingApis.join('; ')}`);
     else if (state.awaitingPrimary) cond(T.Registered, false, R.AwaitingPrimary, `Not registered in global state yet; this cluster (${me}) does not run the workloads, so the cluster that does registers it`);
     else if (state.dbSync === 'Error') cond(T.Registered, 'Unknown', R.GlobalStateError, `Could not read global state: ${state.dbError ?? ''}`);
     if (state.lastHeartbeatOk === true) cond(T.Heartbeating, true, R.HeartbeatSent, `Heartbeat every ${Math.round(spec.heartbeatIntervalMs / 1000)}s as ${state.role ?? 'unknown'}`);

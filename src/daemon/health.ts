@@ -11,6 +11,8 @@ export type ResourceKindName = 'Deployment' | 'StatefulSet' | 'CronJob' | 'Volum
 /** What health reads: a cached object, undefined when absent, or 'unsynced' when the cache is not filled (yet). */
 export interface ObjectLookup {
   get(kind: ResourceKindName, namespace: string, name: string): KubeObject | undefined | 'unsynced';
+  /** Why a kind cannot be read here at all (its API is not served, with the fix), or undefined. */
+  unserved?(kind: ResourceKindName): string | undefined;
 }
 
 export interface ResourceHealth {
@@ -115,6 +117,8 @@ export function groupHealth(spec: FailoverGroupSpec, role: SiteRole, lookup: Obj
     if (h !== 'OK' && problems.length < 5) problems.push(`${kind}/${name}: ${status}`);
   };
   const read = <T extends { health: Health; status: string }>(kind: ResourceKindName, name: string, f: (o: KubeObject) => T): { health: Health; status: string } => {
+    const missing = lookup.unserved?.(kind);
+    if (missing) return { health: 'ERROR', status: missing };
     const o = lookup.get(kind, ns, name);
     if (o === 'unsynced') return { health: 'ERROR', status: UNSYNCED(kind) };
     if (o === undefined) return { health: 'ERROR', status: 'not found' };

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
 import type { ClockPort } from '../../drivers/clock/clock.port.ts';
-import type { ClusterPort } from '../../drivers/cluster/cluster.port.ts';
+import type { ClusterPort, GVK } from '../../drivers/cluster/cluster.port.ts';
 import { DriverError } from '../../drivers/errors.ts';
 import type { GlobalStatePort } from '../../drivers/globalstate/globalstate.port.ts';
 import { DEFAULT_FAILOVER_POLICY } from '../../machines/failover/failover.types.ts';
@@ -19,11 +19,13 @@ export interface RejoinDeps {
   clock: ClockPort;
   log: Logger;
   concurrencyMax?: number;
+  /** The version this cluster serves CronJob at (discovery; default batch/v1). */
+  cronJobKind?: GVK;
 }
 
 export function wireRejoin(raw: RejoinDeps) {
   const deps: RejoinDeps = { ...raw, clusterPort: withCallRetries(raw.clusterPort, raw.clock), globalState: withCallRetries(raw.globalState, raw.clock) };
-  const ops = new ResourceOps(deps.clusterPort, deps.clock);
+  const ops = new ResourceOps(deps.clusterPort, deps.clock, deps.cronJobKind);
   const log = (groupId: string) => deps.log.child({ groupId, cluster: deps.cluster, chart: 'rejoin' });
   const opsOf = (input: RejoinStepInput, signal: AbortSignal): OpsOptions => ({
     token: input.fencingToken,

@@ -6,7 +6,7 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { ClockPort } from '../../drivers/clock/clock.port.ts';
-import { Kinds, type ClusterPort, type ObjectRef } from '../../drivers/cluster/cluster.port.ts';
+import { Kinds, type ClusterPort, type GVK, type ObjectRef } from '../../drivers/cluster/cluster.port.ts';
 import type { JsonObject } from '../../drivers/json.ts';
 import type { FailoverGroupSpec, WorkloadSpec } from '../../machines/failover/group.types.ts';
 import type { ReplicationMode, ReplicationOutput } from '../../machines/replication/replication.types.ts';
@@ -90,6 +90,8 @@ export class ResourceOps {
   constructor(
     readonly port: ClusterPort,
     readonly clock: ClockPort,
+    /** The version this cluster serves CronJob at (discovery: batch/v1, or batch/v1beta1 before Kubernetes 1.21). */
+    readonly cronJobKind: GVK = Kinds.CronJob,
   ) {}
 
   /** Traffic on (external-dns publishes, dns-disabled removed) or off (external-dns ignores, dns-disabled "true"). */
@@ -124,11 +126,11 @@ export class ResourceOps {
     const cronJobs = group.workloads.filter((x) => x.kind === 'CronJob');
     const write = (cached?: FencedWriteOptions['cached']) =>
       mapLimit(cronJobs, o.concurrencyMax, (c) =>
-        fencedPatch(this.port, { ...Kinds.CronJob, namespace: group.namespace, name: c.name }, (cur) => (cur.spec?.suspend === suspend ? undefined : { spec: { suspend } }), { ...o, cached }),
+        fencedPatch(this.port, { ...this.cronJobKind, namespace: group.namespace, name: c.name }, (cur) => (cur.spec?.suspend === suspend ? undefined : { spec: { suspend } }), { ...o, cached }),
       );
     if (!cachesWrites(o, cronJobs.length, false)) return void (await write());
     await withWaits(this.port, this.clock, o, async (ow) => {
-      ow.waits.open(Kinds.CronJob, group.namespace);
+      ow.waits.open(this.cronJobKind, group.namespace);
       await write(ow.waits.cachedRef);
     });
   }

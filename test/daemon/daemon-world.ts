@@ -22,11 +22,13 @@ export interface DaemonWorld {
 }
 
 export async function daemonWorld(
-  opts: { seed?: number; scenario?: string; mutate?: (spec: FailoverGroupSpec) => void; daemons?: DaemonSimOptions } = {},
+  opts: { seed?: number; scenario?: string; mutate?: (spec: FailoverGroupSpec) => void; daemons?: DaemonSimOptions; prepare?: (world: SimWorld) => void } = {},
 ): Promise<DaemonWorld> {
   const scenario = scenarioByName(opts.scenario ?? 'sample');
   if (opts.mutate) for (const g of scenario.groups) opts.mutate(g.spec);
   const world = SimWorld.build({ seed: opts.seed ?? 1, scenario, crds: CRDS });
+  // Changes to the world before any daemon starts (e.g. an older API server's discovery).
+  opts.prepare?.(world);
   const sim = await runDaemonsOnWorld(world, opts.daemons ?? {});
   return {
     world,

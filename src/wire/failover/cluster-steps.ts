@@ -26,7 +26,7 @@ export function clusterSteps(w: FailoverWiring) {
   const limit = (input: StepInput) => input.policy.concurrencyMax;
   const modeOf = (input: StepInput) => (input.request.mode === 'CONSISTENCY' && input.request.type === 'planned' ? 'safe' : 'fast');
 
-  const ops = new ResourceOps(port, clock);
+  const ops = new ResourceOps(port, clock, deps.cronJobKind);
   const opsOf = (input: StepInput, ctx: StepCtx): OpsOptions => ({
     token: ctx.token,
     log: ctx.log,

@@ -4,7 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { ClockPort } from '../../../drivers/clock/clock.port.ts';
-import type { ClusterPort } from '../../../drivers/cluster/cluster.port.ts';
+import type { ClusterPort, GVK } from '../../../drivers/cluster/cluster.port.ts';
 import { DriverError, toStepError } from '../../../drivers/errors.ts';
 import type { GlobalStatePort, GroupRecord } from '../../../drivers/globalstate/globalstate.port.ts';
 import type { RandomPort } from '../../../drivers/random/random.port.ts';
@@ -41,6 +41,8 @@ export interface FailoverDeps {
   log: Logger;
   /** Needed for unplanned failovers only; without it the FenceSourceCluster step fails with a clear error. */
   fencing?: FencingConfig;
+  /** The version this cluster serves CronJob at (discovery; default batch/v1). */
+  cronJobKind?: GVK;
 }
 
 export const DEFAULT_FENCE_DRIVER = 'rbd.csi.ceph.com';
