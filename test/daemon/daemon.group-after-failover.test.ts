@@ -4,6 +4,8 @@
 // refresh at the failover's end can explain a status that is right a few seconds after it.
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../drivers/cluster/cluster.port.ts';
+import type { GlobalStatePort } from '../../drivers/globalstate/globalstate.port.ts';
+import type { SimWorld } from '../../simulator/world.ts';
 import { failoverObject } from '../../src/daemon/failover-spec.ts';
 import { daemonWorld, type DaemonWorld } from './daemon-world.ts';
 
@@ -54,4 +56,38 @@ describe('daemon: FailoverGroup status after a failover', () => {
       for (const c of ['east', 'west']) expect(viewOf(dw, c)).toEqual({ health: 'OK', activeCluster: 'west', roles });
     });
   }
+
+  it('daemon: group after failover: a refresh asked for while a heartbeat runs is followed by another heartbeat at once', async () => {
+    // west's heartbeats, by virtual time; the armed one asks for a refresh while it is in flight (it may have read the
+    // old role), as a failover that ends during a heartbeat does.
+    const beats: number[] = [];
+    let armed = false;
+    const late: { dw?: DaemonWorld } = {};
+    const watched = (party: string, world: SimWorld): GlobalStatePort => {
+      const inner = world.globalStatePort(party);
+      if (party !== 'operator/west') return inner;
+      return new Proxy(inner, {
+        get(target, prop) {
+          const v = Reflect.get(target, prop, target) as unknown;
+          if (typeof v !== 'function') return v;
+          if (prop !== 'heartbeat') return (v as (...a: unknown[]) => unknown).bind(target);
+          return (...args: unknown[]) => {
+            beats.push(world.kernel.now());
+            if (armed) {
+              armed = false;
+              late.dw!.sim.daemon('west').groups.refreshNow('shop/storefront');
+            }
+            return (v as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+    };
+    const dw = (late.dw = await daemonWorld({ mutate: (s) => void (s.heartbeatIntervalMs = INTERVAL_MS), daemons: { globalState: watched } }));
+    await dw.world.runFor(60_000);
+    const before = beats.length;
+    expect(before).toBeGreaterThan(0);
+    armed = true;
+    expect(await dw.runUntil(() => beats.length >= before + 2, 2 * INTERVAL_MS, 100)).toBe(true);
+    expect(beats[before + 1] - beats[before]).toBeLessThan(5_000);
+  });
 });
