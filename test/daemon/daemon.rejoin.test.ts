@@ -1,0 +1,60 @@
+// Why: the safety bug of issue 12: an old source that comes back after an unplanned failover must stand down by
+// itself (its daemon runs the rejoin chart), and the new owner must lift its fence only after that, so that a
+// later failback works. Checked on the simulated world with the daemons' own composition, at every event.
+import { describe, expect, it } from 'vitest';
+import { Kinds } from '../../drivers/cluster/cluster.port.ts';
+import { StandDownChecker } from '../../simulator/invariants/stand-down.ts';
+import { failoverObject } from '../../src/daemon/failover-spec.ts';
+import { standDownOf } from '../../src/daemon/rejoin-supervisor.ts';
+import { conditionOf, daemonWorld } from './daemon-world.ts';
+
+const GROUP = 'shop/storefront';
+
+describe('daemon: rejoin', () => {
+  it('daemon: rejoin: after an unplanned failover the restarted old source stands down, the fence is lifted only then, and a failback to it succeeds', async () => {
+    const dw = await daemonWorld({ seed: 3, daemons: { autoFailover: false } });
+    const { world, sim } = dw;
+    const k = world.kernel;
+    await world.runFor(40_000);
+    expect(world.globalState.getGroup(GROUP)?.ownerCluster).toBe('east');
+
+    const checker = new StandDownChecker({ world, groupId: GROUP, oldSource: 'east', boundMs: 5 * 60_000 });
+    const afterEvent = () => checker.afterEvent();
+    const runUntil = async (until: () => boolean, maxMs: number) => {
+      await k.run({ untilMs: k.now() + maxMs, stopWhen: until, afterEvent });
+      return until();
+    };
+
+    // East's daemon and API server go down; an unplanned failover to west is created on west.
+    await sim.crash('east');
+    k.setDown('apiserver/east', true);
+    world.cluster('west').store.create(failoverObject({ name: 'unplanned-1', namespace: 'shop', targetCluster: 'west', mode: 'CONSISTENCY', type: 'unplanned', force: true, groups: [{ name: 'storefront' }] }));
+    const st = (c: string, name: string) => dw.failover(c, name)?.status?.status;
+    expect(await runUntil(() => st('west', 'unplanned-1') === 'SUCCESS', 20 * 60_000)).toBe(true);
+    expect(world.globalState.getGroup(GROUP)?.ownerCluster).toBe('west');
+    expect(world.isFenced('east')).toBe(true);
+    expect(checker.activity().primaryVolumes.length).toBeGreaterThan(0); // east left as it was: the bug's setting
+
+    // East comes back: API server up, its daemon restarts.
+    k.setDown('apiserver/east', false);
+    checker.reachableAt(k.now());
+    await k.resolve(sim.restart('east'), { afterEvent });
+    expect(await runUntil(() => checker.stoodDownAtMs !== undefined && !world.isFenced('east'), 10 * 60_000)).toBe(true);
+    expect(checker.violations).toEqual([]);
+    expect(checker.fenceLiftedAtMs!).toBeGreaterThanOrEqual(checker.stoodDownAtMs!);
+    expect(checker.activity()).toEqual({ primaryVolumes: [], readyWorkloads: [], servingTraffic: [] });
+    expect(world.get('west', { ...Kinds.NetworkFence, name: 'failover-engine-fence-east' })?.spec?.fenceState).toBe('Unfenced');
+    // The stand-down is visible: east's heartbeat and its FailoverGroup status say so.
+    expect(await runUntil(() => conditionOf(dw.group('east'), 'StoodDown')?.status === 'True', 2 * 60_000)).toBe(true);
+    const east = world.globalState.listClusters(GROUP).find((c) => c.cluster === 'east');
+    expect(standDownOf(east?.components)).toMatchObject({ phase: 'StoodDown', owner: 'west', version: world.globalState.getGroup(GROUP)!.version });
+    expect(conditionOf(dw.group('west'), 'StoodDown')).toBeUndefined(); // the owner has nothing to stand down
+
+    // A planned failback onto east now works.
+    world.cluster('west').store.create(failoverObject({ name: 'failback-1', namespace: 'shop', targetCluster: 'east', mode: 'CONSISTENCY', groups: [{ name: 'storefront' }] }));
+    expect(await runUntil(() => st('west', 'failback-1') === 'SUCCESS' && st('east', 'failback-1') === 'SUCCESS', 20 * 60_000)).toBe(true);
+    expect(world.globalState.getGroup(GROUP)?.ownerCluster).toBe('east');
+    for (const w of world.scenario.groups[0].spec.workloads) for (const vr of w.volumeReplications) expect(world.primaryHolders('shop', vr)).toEqual(['east']);
+    expect(checker.final({ expectFenceLifted: true })).toEqual([]);
+  }, 120_000);
+});
