@@ -11,8 +11,11 @@ import { conditionOf, daemonWorld } from './daemon-world.ts';
 const GROUP = 'shop/storefront';
 
 describe('daemon: rejoin', () => {
-  it('daemon: rejoin: after an unplanned failover the restarted old source stands down, the fence is lifted only then, and a failback to it succeeds', async () => {
-    const dw = await daemonWorld({ seed: 3, daemons: { autoFailover: false } });
+  // UPTIME activates the failback's target early: a rejoin running beside it (its token is the failback's own once
+  // the lock is taken) would stand the target down again, so the supervisor must not run one while it is active.
+  it.each(['CONSISTENCY', 'UPTIME'] as const)('daemon: rejoin: after an unplanned failover the restarted old source stands down, the fence is lifted only then, and a %s failback to it succeeds', async (failbackMode) => {
+    // Heartbeats every 5 s, so east's daemon looks at the group again while the failback runs.
+    const dw = await daemonWorld({ seed: 3, mutate: (g) => (g.heartbeatIntervalMs = 5_000), daemons: { autoFailover: false } });
     const { world, sim } = dw;
     const k = world.kernel;
     await world.runFor(40_000);
@@ -51,10 +54,11 @@ describe('daemon: rejoin', () => {
     expect(conditionOf(dw.group('west'), 'StoodDown')).toBeUndefined(); // the owner has nothing to stand down
 
     // A planned failback onto east now works.
-    world.cluster('west').store.create(failoverObject({ name: 'failback-1', namespace: 'shop', targetCluster: 'east', mode: 'CONSISTENCY', groups: [{ name: 'storefront' }] }));
+    world.cluster('west').store.create(failoverObject({ name: 'failback-1', namespace: 'shop', targetCluster: 'east', mode: failbackMode, groups: [{ name: 'storefront' }] }));
     expect(await runUntil(() => st('west', 'failback-1') === 'SUCCESS' && st('east', 'failback-1') === 'SUCCESS', 20 * 60_000)).toBe(true);
     expect(world.globalState.getGroup(GROUP)?.ownerCluster).toBe('east');
     for (const w of world.scenario.groups[0].spec.workloads) for (const vr of w.volumeReplications) expect(world.primaryHolders('shop', vr)).toEqual(['east']);
     expect(checker.final({ expectFenceLifted: true })).toEqual([]);
+    expect(checker.windowEndedAtMs).toBeDefined(); // the failback took the lock: from then on its own invariants hold
   }, 120_000);
 });
