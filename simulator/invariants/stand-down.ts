@@ -7,6 +7,7 @@
 // after the stand-down (a planned failback, say) ends the checked window: from then on that failover's own
 // invariants apply.
 import { Kinds } from '../../drivers/cluster/cluster.port.ts';
+import type { GroupRecord } from '../../drivers/globalstate/globalstate.port.ts';
 import { groupIdOf, type FailoverGroupSpec } from '../../machines/failover/group.types.ts';
 import { Annotations, EXTERNAL_DNS_IGNORE } from '../kube/controllers/common.ts';
 import type { SimWorld } from '../world.ts';
@@ -41,6 +42,11 @@ export interface StandDownCheckOptions {
   reachableAtMs?: number;
   /** How long after that it may still be active (default 5 virtual minutes). */
   boundMs?: number;
+  /**
+   * The group's record in global state (default: the world's own store). A world served over HTTP whose daemons
+   * use another store (dynalite) passes its latest read of that store.
+   */
+  record?: () => Pick<GroupRecord, 'ownerCluster' | 'fencingToken' | 'lock'> | undefined;
 }
 
 export class StandDownChecker {
@@ -100,7 +106,7 @@ export class StandDownChecker {
     if (this.windowEndedAtMs !== undefined) return;
     const w = this.world;
     const now = w.kernel.now();
-    const rec = w.globalState.getGroup(this.groupId);
+    const rec = this.o.record ? this.o.record() : w.globalState.getGroup(this.groupId);
     if (this.stoodDownAtMs !== undefined && rec && rec.lock && this.tokenAtStandDown !== undefined && rec.fencingToken > this.tokenAtStandDown) {
       this.windowEndedAtMs = now;
       return;
