@@ -61,4 +61,38 @@ describe('daemon: rejoin', () => {
     expect(checker.final({ expectFenceLifted: true })).toEqual([]);
     expect(checker.windowEndedAtMs).toBeDefined(); // the failback took the lock: from then on its own invariants hold
   }, 120_000);
+
+  it('daemon: rejoin: a stand-down that fails is published with the error and the manual step, the fence stays, and it is retried until it stands down', async () => {
+    const dw = await daemonWorld({ seed: 4, mutate: (g) => (g.heartbeatIntervalMs = 5_000), daemons: { autoFailover: false } });
+    const { world, sim } = dw;
+    const k = world.kernel;
+    await world.runFor(40_000);
+    await sim.crash('east');
+    k.setDown('apiserver/east', true);
+    world.cluster('west').store.create(failoverObject({ name: 'unplanned-2', namespace: 'shop', targetCluster: 'west', mode: 'CONSISTENCY', type: 'unplanned', force: true, groups: [{ name: 'storefront' }] }));
+    expect(await dw.runUntil(() => dw.failover('west', 'unplanned-2')?.status?.status === 'SUCCESS', 20 * 60_000)).toBe(true);
+
+    // While east was away, someone deleted its VirtualService: disabling the traffic fails (NotFound).
+    const group = world.scenario.groups[0];
+    const vs = group.spec.networkResources[0];
+    const vsRef = { ...Kinds[vs.kind], namespace: 'shop', name: vs.name };
+    const saved = world.get('east', vsRef)!;
+    world.cluster('east').store.delete(vsRef);
+    k.setDown('apiserver/east', false);
+    await k.resolve(sim.restart('east'));
+    const failed = () => conditionOf(dw.group('east'), 'StoodDown');
+    expect(await dw.runUntil(() => failed()?.reason === 'StandDownFailed', 10 * 60_000)).toBe(true);
+    expect(failed()).toMatchObject({ status: 'False' });
+    expect(failed()!.message).toContain(vs.name);
+    expect(failed()!.message).toContain('do not lift it by hand');
+    const eastRecord = () => world.globalState.listClusters(GROUP).find((c) => c.cluster === 'east');
+    expect(await dw.runUntil(() => standDownOf(eastRecord()?.components)?.phase === 'Failed', 2 * 60_000)).toBe(true);
+    expect(standDownOf(eastRecord()?.components)?.error).toContain(vs.name);
+    expect(world.isFenced('east')).toBe(true); // never lifted before east stood down
+
+    // A person puts the VirtualService back (still serving): the retry stands east down, then the fence is lifted.
+    world.cluster('east').store.create({ apiVersion: saved.apiVersion, kind: saved.kind, metadata: { name: saved.metadata.name, namespace: 'shop', annotations: { ...saved.metadata.annotations } }, spec: saved.spec });
+    expect(await dw.runUntil(() => conditionOf(dw.group('east'), 'StoodDown')?.status === 'True' && !world.isFenced('east'), 10 * 60_000)).toBe(true);
+    expect(world.get('east', vsRef)?.metadata.annotations?.['failover.io/dns-disabled']).toBe('true');
+  }, 120_000);
 });
