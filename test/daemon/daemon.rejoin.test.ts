@@ -4,7 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { Kinds } from '../../drivers/cluster/cluster.port.ts';
 import { StandDownChecker } from '../../simulator/invariants/stand-down.ts';
+import { scenarioByName } from '../../simulator/scenarios/index.ts';
+import { SimWorld } from '../../simulator/world.ts';
+import { loadCrds } from '../../src/crds.ts';
+import { FailoverKind } from '../../src/daemon/api.ts';
 import { failoverObject } from '../../src/daemon/failover-spec.ts';
+import { runDaemonsOnWorld } from '../../src/daemon/sim-harness.ts';
 import { standDownOf } from '../../src/daemon/rejoin-supervisor.ts';
 import { conditionOf, daemonWorld } from './daemon-world.ts';
 
@@ -94,5 +99,46 @@ describe('daemon: rejoin', () => {
     world.cluster('east').store.create({ apiVersion: saved.apiVersion, kind: saved.kind, metadata: { name: saved.metadata.name, namespace: 'shop', annotations: { ...saved.metadata.annotations } }, spec: saved.spec });
     expect(await dw.runUntil(() => conditionOf(dw.group('east'), 'StoodDown')?.status === 'True' && !world.isFenced('east'), 10 * 60_000)).toBe(true);
     expect(world.get('east', vsRef)?.metadata.annotations?.['failover.io/dns-disabled']).toBe('true');
+  }, 120_000);
+
+  it('daemon: rejoin: the fence against a cluster is lifted only once it stood down for every group it was fenced for', async () => {
+    const sample = scenarioByName('sample');
+    const billing = { ...sample.groups[0], spec: { ...sample.groups[0].spec, name: 'billing', namespace: 'billing', heartbeatIntervalMs: 5_000 } };
+    const storefront = { ...sample.groups[0], spec: { ...sample.groups[0].spec, heartbeatIntervalMs: 5_000 } };
+    const world = SimWorld.build({ seed: 5, scenario: { ...sample, groups: [storefront, billing] }, crds: loadCrds() });
+    const sim = await runDaemonsOnWorld(world, { autoFailover: false });
+    const k = world.kernel;
+    await world.runFor(40_000);
+    const checkers = [storefront, billing].map((g) => new StandDownChecker({ world, group: g.spec, oldSource: 'east' }));
+    const afterEvent = () => checkers.forEach((c) => c.afterEvent());
+    const runUntil = async (until: () => boolean, maxMs: number) => {
+      await k.run({ untilMs: k.now() + maxMs, stopWhen: until, afterEvent });
+      return until();
+    };
+    await sim.crash('east');
+    k.setDown('apiserver/east', true);
+    const groups = [{ name: 'storefront', namespace: 'shop' }, { name: 'billing', namespace: 'billing' }];
+    world.cluster('west').store.create(failoverObject({ name: 'unplanned-3', namespace: 'shop', targetCluster: 'west', mode: 'CONSISTENCY', type: 'unplanned', force: true, groups }));
+    expect(await runUntil(() => world.get('west', { ...FailoverKind, namespace: 'shop', name: 'unplanned-3' })?.status?.status === 'SUCCESS', 20 * 60_000)).toBe(true);
+
+    // Billing's VirtualService went missing on east: only storefront can stand down.
+    const vsRef = { ...Kinds.VirtualService, namespace: 'billing', name: 'storefront' };
+    const saved = world.get('east', vsRef)!;
+    world.cluster('east').store.delete(vsRef);
+    k.setDown('apiserver/east', false);
+    for (const c of checkers) c.reachableAt(k.now());
+    await k.resolve(sim.restart('east'), { afterEvent });
+    expect(await runUntil(() => checkers[0].stoodDownAtMs !== undefined, 10 * 60_000)).toBe(true);
+    // West has heard that east stood down for storefront, and keeps the fence for billing.
+    const eastOf = (g: string) => standDownOf(world.globalState.listClusters(g).find((c) => c.cluster === 'east')?.components);
+    expect(await runUntil(() => eastOf('shop/storefront')?.phase === 'StoodDown' && eastOf('billing/billing')?.phase === 'Failed', 5 * 60_000)).toBe(true);
+    await runUntil(() => false, 60_000); // several heartbeats of west after the report
+    expect(world.isFenced('east')).toBe(true);
+    expect(checkers[1].activity().readyWorkloads.length).toBeGreaterThan(0);
+
+    world.cluster('east').store.create({ apiVersion: saved.apiVersion, kind: saved.kind, metadata: { name: saved.metadata.name, namespace: 'billing', annotations: { ...saved.metadata.annotations } }, spec: saved.spec });
+    expect(await runUntil(() => !world.isFenced('east'), 10 * 60_000)).toBe(true);
+    for (const c of checkers) expect(c.final({ expectFenceLifted: true })).toEqual([]);
+    await sim.stop();
   }, 120_000);
 });
