@@ -3,7 +3,8 @@
 // group on the old source cluster of a SimWorld: after every event (safety) its fence is never lifted while the
 // old source still holds a Primary volume, a ready replica or traffic, it never becomes active again once it stood
 // down, and it has stood down at the latest `boundMs` after it became reachable; at the end (liveness) it did
-// stand down within the bound (and, when asked, its fence was lifted). A new failover that takes the group's lock
+// stand down within the bound (and, when asked, its fence was lifted). A source that still owns the group (the
+// unplanned failover failed or rolled back) is not asked to stand down. A new failover that takes the group's lock
 // after the stand-down (a planned failback, say) ends the checked window: from then on that failover's own
 // invariants apply.
 import { Kinds } from '../../drivers/cluster/cluster.port.ts';
@@ -111,18 +112,20 @@ export class StandDownChecker {
       this.windowEndedAtMs = now;
       return;
     }
+    const superseded = rec !== undefined && rec.ownerCluster !== this.o.oldSource;
     const act = this.activity();
     const down = act.primaryVolumes.length === 0 && act.readyWorkloads.length === 0 && act.servingTraffic.length === 0;
     const fenced = w.isFenced(this.o.oldSource);
     if (fenced) this.wasFenced = true;
     else if (this.wasFenced && this.fenceLiftedAtMs === undefined) this.fenceLiftedAtMs = now;
-    if (this.wasFenced && !fenced && !down) this.violate(STAND_DOWN_INV.fenceLiftedTooEarly, now, `the fence against ${this.o.oldSource} is lifted while it still runs ${describe(act)}`);
-    if (down && this.stoodDownAtMs === undefined && (rec === undefined || rec.ownerCluster !== this.o.oldSource)) {
+    // A failover that rolls back lifts its fence while the source still owns the group: that is not a stand-down.
+    if (this.wasFenced && !fenced && !down && superseded) this.violate(STAND_DOWN_INV.fenceLiftedTooEarly, now, `the fence against ${this.o.oldSource} is lifted while it still runs ${describe(act)}`);
+    if (down && this.stoodDownAtMs === undefined && superseded) {
       this.stoodDownAtMs = now;
       this.tokenAtStandDown = rec?.fencingToken ?? 0;
     }
     if (!down && this.stoodDownAtMs !== undefined) this.violate(STAND_DOWN_INV.staysDown, now, `${this.o.oldSource} stood down at ${this.stoodDownAtMs} ms but runs ${describe(act)} again without a failover`);
-    if (!down && this.reachableAtMs !== undefined && now > this.reachableAtMs + this.boundMs) {
+    if (!down && superseded && this.reachableAtMs !== undefined && now > this.reachableAtMs + this.boundMs) {
       this.violate(STAND_DOWN_INV.standsDownInTime, now, `${this.o.oldSource} is reachable since ${this.reachableAtMs} ms and still runs ${describe(act)} after ${this.boundMs} ms`);
     }
   }
@@ -131,7 +134,10 @@ export class StandDownChecker {
   final(o: { expectFenceLifted?: boolean } = {}): StandDownViolation[] {
     const now = this.world.kernel.now();
     this.afterEvent();
-    if (this.reachableAtMs !== undefined && (this.stoodDownAtMs === undefined || this.stoodDownAtMs > Math.max(this.reachableAtMs, 0) + this.boundMs) && this.windowEndedAtMs === undefined) {
+    // Only a superseded source must stand down (an unplanned failover that failed or rolled back leaves it owner).
+    const rec = this.o.record ? this.o.record() : this.world.globalState.getGroup(this.groupId);
+    const superseded = rec !== undefined && rec.ownerCluster !== this.o.oldSource;
+    if (superseded && this.reachableAtMs !== undefined && (this.stoodDownAtMs === undefined || this.stoodDownAtMs > Math.max(this.reachableAtMs, 0) + this.boundMs) && this.windowEndedAtMs === undefined) {
       this.violate(STAND_DOWN_INV.standsDownInTime, now, `${this.o.oldSource} did not stand down within ${this.boundMs} ms of becoming reachable (it runs ${describe(this.activity())})`);
     }
     if (o.expectFenceLifted && this.windowEndedAtMs === undefined && this.world.isFenced(this.o.oldSource)) {
