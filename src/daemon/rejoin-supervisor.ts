@@ -17,7 +17,7 @@ import { wireRejoin } from '../wire/rejoin.ts';
 type XStateClock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
 type TraceFn = (event: string, fields: Record<string, string | number | boolean | null | undefined>) => void;
 
-/** The first wait before a failed stand-down runs again (doubling per failure, up to STAND_DOWN_RETRY_MAX_MS). */
+/** The longest wait before a failed stand-down runs again (the wait starts at the heartbeat interval, doubling per failure). */
 export const STAND_DOWN_RETRY_MAX_MS = 60_000;
 
 export type StandDownPhase = 'StandingDown' | 'StoodDown' | 'Failed';
@@ -86,11 +86,6 @@ export class RejoinSupervisor {
   /** The stand-down state of a group on this cluster (undefined when it owns the group or nothing ran yet). */
   view(groupId: string): StandDownView | undefined {
     return this.entries.get(groupId)?.view;
-  }
-
-  /** Whether a rejoin chart runs for the group now. */
-  running(groupId: string): boolean {
-    return this.entries.get(groupId)?.actor !== undefined;
   }
 
   /**

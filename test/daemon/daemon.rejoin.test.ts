@@ -57,6 +57,10 @@ describe('daemon: rejoin', () => {
     const east = world.globalState.listClusters(GROUP).find((c) => c.cluster === 'east');
     expect(standDownOf(east?.components)).toMatchObject({ phase: 'StoodDown', owner: 'west', version: world.globalState.getGroup(GROUP)!.version });
     expect(conditionOf(dw.group('west'), 'StoodDown')).toBeUndefined(); // the owner has nothing to stand down
+    // Once per ownership: more heartbeats of the same ownership do not run the chart again.
+    const runs = sim.daemon('east').rejoin.stats.started;
+    await runUntil(() => false, 60_000);
+    expect(sim.daemon('east').rejoin.stats.started).toBe(runs);
 
     // A planned failback onto east now works.
     world.cluster('west').store.create(failoverObject({ name: 'failback-1', namespace: 'shop', targetCluster: 'east', mode: failbackMode, groups: [{ name: 'storefront' }] }));
