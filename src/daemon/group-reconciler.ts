@@ -81,7 +81,7 @@ export interface GroupState {
   /** The meaningful part of the last status written, and the sync time it carried. */
   lastWritten?: string;
   lastWrittenSyncMs?: number;
-  runtime?: { abort: AbortController; intervalMs: number; wake?: () => void };
+  runtime?: { abort: AbortController; intervalMs: number; wake?: () => void; woken?: boolean };
 }
 
 const VOLATILE = new Set(['lastSyncTime', 'lastHeartbeat', 'lastTransitionTime']);
@@ -176,7 +176,10 @@ export class GroupReconciler {
 
   /** Heartbeat the group now instead of at the end of its interval (a failover of it ended on this cluster). */
   wake(groupId: string): void {
-    this.states.get(groupId)?.runtime?.wake?.();
+    const rt = this.states.get(groupId)?.runtime;
+    if (!rt) return;
+    if (rt.wake) rt.wake();
+    else rt.woken = true; // a beat runs now: the next one follows it at once
   }
 
   /** Resolves when no reconcile is pending (tests). */
@@ -278,6 +281,10 @@ export class GroupReconciler {
 
   /** Sleeps the interval; `wake(groupId)` ends it early. Throws only when the loop itself is aborted. */
   private async sleepUnlessWoken(state: GroupState, ms: number, signal: AbortSignal): Promise<void> {
+    if (state.runtime?.woken) {
+      state.runtime.woken = false;
+      return;
+    }
     const early = new AbortController();
     const onAbort = () => early.abort();
     signal.addEventListener('abort', onAbort, { once: true });
