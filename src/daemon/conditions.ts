@@ -13,6 +13,12 @@ export const GroupConditionType = {
   Healthy: 'Healthy',
   /** Whether this cluster's daemon may start an automatic failover of the group; the reason says why not. */
   AutoFailoverReady: 'AutoFailoverReady',
+  /**
+   * Only on a cluster that does not own the group: True once this cluster stood down for the current owner
+   * (traffic off, Flux and CronJobs paused, workloads at 0, volumes secondary); False while it is standing down or
+   * when standing down failed (the message has the error and what a person must do).
+   */
+  StoodDown: 'StoodDown',
 } as const;
 
 export const GroupConditionReason = {
@@ -45,6 +51,12 @@ export const GroupConditionReason = {
   FailoverInProgress: 'FailoverInProgress',
   /** This daemon started an automatic failover; the message names the Failover. */
   Triggered: 'Triggered',
+  /** Another cluster owns the group: this cluster's daemon runs the rejoin chart to keep its side down. */
+  StandingDown: 'StandingDown',
+  /** This cluster stood down for the current owner; the owner may now lift its fence against this cluster. */
+  StoodDown: 'StoodDown',
+  /** The rejoin chart failed; it runs again with backoff. The message has the error and the manual step. */
+  StandDownFailed: 'StandDownFailed',
 } as const;
 
 export const FailoverAcceptance = {

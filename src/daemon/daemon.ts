@@ -18,7 +18,9 @@ import { AutoFailoverChecker } from './auto-failover.ts';
 import { ClusterCaches } from './caches.ts';
 import { discoverServedKinds } from './served-kinds.ts';
 import { FailoverReconciler } from './failover-reconciler.ts';
+import { FenceLifter } from './fence-lift.ts';
 import { GroupReconciler, type TraceFn } from './group-reconciler.ts';
+import { RejoinSupervisor } from './rejoin-supervisor.ts';
 
 /** Where snapshots live when no store is given: ConfigMaps in this namespace of the daemon's own cluster. */
 export const DEFAULT_DAEMON_NAMESPACE = 'failover-engine-system';
@@ -78,6 +80,10 @@ export interface Daemon {
   readonly groups: GroupReconciler;
   readonly failovers: FailoverReconciler;
   readonly autoFailover?: AutoFailoverChecker;
+  /** Runs the rejoin chart for the groups another cluster owns. */
+  readonly rejoin: RejoinSupervisor;
+  /** Lifts this cluster's fences once the fenced clusters stood down. */
+  readonly fences: FenceLifter;
   readonly caches: ClusterCaches;
   stats(): DaemonStats;
   /** Stops every informer, loop and actor (the persisted snapshots stay for the next start). */
@@ -110,7 +116,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const served = await discoverServedKinds(o.clusterPort, { cluster: me, fencing: o.fencing !== undefined, log });
 
   // The host, the caches and the checker call into the reconcilers, which are built after them.
-  const late: { failovers?: FailoverReconciler; groups?: GroupReconciler } = {};
+  const late: { failovers?: FailoverReconciler; groups?: GroupReconciler; rejoin?: RejoinSupervisor; fences?: FenceLifter } = {};
   const host = createFailoverHost({
     cluster: me,
     incarnate: () => ({
@@ -132,7 +138,16 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     }),
     log,
     ...(o.trace ? { trace: o.trace } : {}),
-    onSnapshot: (e) => late.failovers?.onSnapshot(e.failoverId),
+    onSnapshot: (e) => {
+      late.failovers?.onSnapshot(e.failoverId);
+      // A failover of a group on this cluster stops its rejoin (a newer token wins) and may fence a peer again;
+      // when it ends, the failover reconciler has the group heartbeat at once (its copy of an unplanned failover
+      // ended, say), and that heartbeat looks at the rejoin again.
+      const groupId = groupIdOfSnapshot(e.snapshot);
+      if (groupId === undefined || (!e.stateChanged && e.snapshot.status === 'active')) return;
+      late.fences?.invalidate();
+      if (e.snapshot.status === 'active') late.rejoin?.onFailoverActive(groupId);
+    },
     onActorError: (id, err) => log.error({ failoverId: id, err }, 'Failover actor failed with a programmer error'),
     pendingRequests: () => late.failovers?.submissions() ?? [],
   });
@@ -152,6 +167,30 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
           failoverExists: (ns, name) => late.failovers?.exists(ns, name) ?? false,
           ...(o.trace ? { trace: o.trace } : {}),
         });
+  // Restored failovers count before the Failover objects are reconciled: a rejoin never runs beside one.
+  const failoverActive = (g: string) => (late.failovers?.activeFor(g) ?? false) || host.failoverIds().some((id) => host.snapshot(id)?.status === 'active' && groupIdOfSnapshot(host.snapshot(id)) === g);
+  const rejoin = new RejoinSupervisor({
+    clusterName: me,
+    clusterPort: o.clusterPort,
+    globalState: o.globalState,
+    clock: o.clock,
+    log,
+    ...(o.xstateClock ? { xstateClock: o.xstateClock } : {}),
+    ...(o.trace ? { trace: o.trace } : {}),
+    failoverActive,
+    onChange: (g) => late.groups?.touch(g),
+    ...(served.gvk.CronJob ? { cronJobKind: served.gvk.CronJob } : {}),
+  });
+  const fences = new FenceLifter({
+    clusterName: me,
+    clusterPort: o.clusterPort,
+    log,
+    ...(o.trace ? { trace: o.trace } : {}),
+    failoverActive,
+    groups: () => (late.groups ? late.groups.groupIds().map((k) => late.groups!.state(k)!).map((st) => ({ key: st.key, hasSpec: st.spec !== undefined, ...(st.record ? { record: st.record } : {}), clusters: st.clusters })) : []),
+  });
+  late.rejoin = rejoin;
+  late.fences = fences;
   const groups = new GroupReconciler({
     clusterName: me,
     clusterPort: o.clusterPort,
@@ -165,6 +204,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(o.trace ? { trace: o.trace } : {}),
     failoverActive: (g) => late.failovers?.activeFor(g) ?? false,
     ...(autoFailover ? { autoFailover } : {}),
+    afterHeartbeat: (st, { reconnected }) => {
+      if (!st.spec || !st.record) return;
+      rejoin.check(st.key, st.spec, st.record, { reconnected, heartbeatIntervalMs: st.spec.heartbeatIntervalMs });
+      if (st.record.ownerCluster === me && !failoverActive(st.key)) fences.afterOwnerHeartbeat(st.record, st.clusters);
+    },
+    standDown: (g) => rejoin.view(g),
   });
   const failovers = new FailoverReconciler({
     clusterName: me,
@@ -196,6 +241,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     groups: g,
     failovers: f,
     ...(autoFailover ? { autoFailover } : {}),
+    rejoin,
+    fences,
     caches,
     stats: () => ({
       cluster: me,
@@ -217,10 +264,17 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       stopped = true;
       f.stop();
       g.stop();
+      rejoin.stop();
       caches.stop();
       host.crash(); // stops every actor where it is; their snapshots are persisted for the next start
       log.info('Stopped daemon');
       o.trace?.('daemon.stopped', { cluster: me });
     },
   };
+}
+
+/** The group a failover snapshot belongs to (its request's groupId). */
+function groupIdOfSnapshot(snap: { context?: unknown } | undefined): string | undefined {
+  const req = (snap?.context as { request?: { groupId?: unknown } } | undefined)?.request;
+  return typeof req?.groupId === 'string' ? req.groupId : undefined;
 }

@@ -17,6 +17,7 @@ import type { AutoFailoverChecker, AutoFailoverVerdict } from './auto-failover.t
 import { kindsOf, type ClusterCaches } from './caches.ts';
 import { GroupConditionReason as R, GroupConditionType as T, mergeConditions, type KubeCondition } from './conditions.ts';
 import { groupSpecFromObject } from './group-spec.ts';
+import { standDownComponent, type StandDownView } from './rejoin-supervisor.ts';
 import { groupHealth, runsWorkloads, type GroupHealthReport, type Health, type ResourceKindName } from './health.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -42,6 +43,13 @@ export interface GroupReconcilerDeps {
   /** Whether a failover of this group runs on this cluster now (the heartbeat's role is then FAILOVER). */
   failoverActive(groupId: string): boolean;
   autoFailover?: AutoFailoverChecker;
+  /**
+   * After each heartbeat that reached global state (the record and every cluster's view are in `state`):
+   * `reconnected` when the heartbeats before it failed. The daemon runs the rejoin supervisor and the fence lifter.
+   */
+  afterHeartbeat?(state: GroupState, o: { reconnected: boolean }): void;
+  /** This cluster's stand-down of the group (published in the heartbeat and shown as the StoodDown condition). */
+  standDown?(groupId: string): StandDownView | undefined;
 }
 
 /** What the daemon knows of one group (read by the auto-failover checker, the failover reconciler and tests). */
@@ -168,6 +176,11 @@ export class GroupReconciler {
   /** The cached FailoverGroup object (read-only). */
   object(namespace: string, name: string): KubeObject | undefined {
     return this.objects.get(`${namespace}/${name}`);
+  }
+
+  /** Look at the group's status again (its stand-down state changed). */
+  touch(groupId: string): void {
+    if (this.states.has(groupId)) this.queue.add(groupId);
   }
 
   /** Resolves when no reconcile is pending (tests). */
@@ -322,6 +335,7 @@ export class GroupReconciler {
     if (state.heartbeats === 0) await this.deps.caches.ensure(kindsOf(spec), Math.min(spec.heartbeatIntervalMs, CACHE_SYNC_WAIT_MS));
     if (signal.aborted) return;
     state.heartbeats++;
+    const reconnected = state.lastHeartbeatOk === false;
     try {
       let record = await gs.getGroup(groupId, opts);
       if (!record) record = await this.register(state, spec);
@@ -352,6 +366,8 @@ export class GroupReconciler {
       }
       const components: JsonObject = { healthSinceMs: state.healthSince!.sinceMs };
       if (report.problems.length) components.problems = report.problems.slice(0, 3);
+      const standDown = this.deps.standDown?.(groupId);
+      if (standDown) components.standDown = standDownComponent(standDown);
       await gs.heartbeat({ groupId, cluster: me, health: report.health, role, components }, opts);
       this.stats.heartbeats++;
       state.lastHeartbeatOk = true;
@@ -371,6 +387,7 @@ export class GroupReconciler {
       this.queue.add(state.key);
       return;
     }
+    this.deps.afterHeartbeat?.(state, { reconnected });
     if (this.deps.autoFailover && state.record) {
       try {
         state.autoFailover = await this.deps.autoFailover.check(state, signal);
@@ -479,6 +496,20 @@ export class GroupReconciler {
     if (report) {
       if (report.health === 'OK') cond(T.Healthy, true, R.AllResourcesHealthy, 'Every resource of the group is as expected on this cluster');
       else cond(T.Healthy, false, report.health === 'ERROR' ? R.ResourcesFailing : R.ResourcesDegraded, report.problems.join('; '));
+    }
+    const sd = this.deps.standDown?.(state.key);
+    if (sd && rec && rec.ownerCluster !== me) {
+      const whose = `${sd.owner} owns the group (version ${sd.version}, fencing token ${sd.fencingToken})`;
+      if (sd.phase === 'StoodDown') cond(T.StoodDown, true, R.StoodDown, `${whose}: this cluster stood down (traffic off, Flux and CronJobs paused, workloads at 0, volumes secondary); ${sd.owner} may lift its fence against ${me}`);
+      else if (sd.phase === 'StandingDown') cond(T.StoodDown, false, R.StandingDown, `${whose}: this cluster is standing down (traffic off, Flux and CronJobs paused, workloads to 0, volumes to secondary)`);
+      else {
+        cond(
+          T.StoodDown,
+          false,
+          R.StandDownFailed,
+          `${whose}, but this cluster could not stand down: ${sd.error ?? 'unknown error'}. The daemon tries again with backoff. Until it succeeds ${sd.owner} keeps its fence against ${me}: do not lift it by hand; check that ${me}'s API server and storage are reachable, and if the error persists scale the group's workloads in ${spec.namespace} to 0, switch its traffic off and set its VolumeReplications to secondary by hand`,
+        );
+      }
     }
     const af = state.autoFailover;
     if (status.suspended) cond(T.AutoFailoverReady, false, R.Suspended, `Automatic failovers are suspended${spec.suspensionReason ? `: ${spec.suspensionReason}` : ''}`);

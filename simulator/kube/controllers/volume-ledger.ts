@@ -23,6 +23,8 @@ export interface PrimaryEpoch {
   base?: DataHead;
   /** Clusters that were also primary when this epoch began (a forced promotion). */
   overlappedAtStart: string[];
+  /** When this cluster's copy resynced from a peer after the epoch ended: its writes are gone, it diverges no more. */
+  discardedAtMs?: number;
 }
 
 export type DataLossKind = 'promoted-behind' | 'discarded-on-resync';
@@ -161,6 +163,8 @@ export class VolumeReplicationLedger {
     const p = this.pair(namespace, name);
     const discarded = this.missing(p.heads.get(to), p.heads.get(from));
     if (discarded > 0) this.losses.push({ namespace, name, atMs: this.now(), kind: 'discarded-on-resync', cluster: from, missingFrom: to, writes: discarded });
+    // The epochs `to` was primary in are discarded: they no longer make another copy's epoch a split brain.
+    for (const e of p.epochs) if (e.cluster === to && e.toMs !== undefined && e.discardedAtMs === undefined) e.discardedAtMs = this.now();
     this.sync(from, to, namespace, name);
     return discarded;
   }
@@ -186,7 +190,8 @@ export class VolumeReplicationLedger {
 
   /**
    * Whether the cluster's latest primary epoch overlapped another cluster's primary epoch in time: both sides
-   * took writes at once, so this copy cannot simply follow the other (split brain).
+   * took writes at once, so this copy cannot simply follow the other (split brain). An epoch whose copy has since
+   * resynced from a peer (its writes discarded) no longer counts.
    */
   overlapped(cluster: string, namespace: string, name: string): boolean {
     const p = this.pairs.get(`${namespace}/${name}`);
@@ -195,7 +200,7 @@ export class VolumeReplicationLedger {
     for (let i = p.epochs.length - 1; i >= 0 && !mine; i--) if (p.epochs[i].cluster === cluster) mine = p.epochs[i];
     if (!mine) return false;
     const end = mine.toMs ?? Number.POSITIVE_INFINITY;
-    return p.epochs.some((e) => e.cluster !== cluster && e.fromMs < end && (e.toMs ?? Number.POSITIVE_INFINITY) > mine.fromMs);
+    return p.epochs.some((e) => e.cluster !== cluster && e.discardedAtMs === undefined && e.fromMs < end && (e.toMs ?? Number.POSITIVE_INFINITY) > mine.fromMs);
   }
 
   /** How far `head` reaches into `epoch` (0 when it does not descend from it). */

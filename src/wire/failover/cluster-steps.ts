@@ -16,7 +16,12 @@ import { rememberedReplicas, rememberReplicas } from './remembered.ts';
 
 /** The name of the NetworkFence the target creates to cut the source's clients off the storage. */
 export function fenceNameOf(request: StepInput['request']): string {
-  return `failover-engine-fence-${request.sourceCluster}`.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 253);
+  return fenceNameFor(request.sourceCluster);
+}
+
+/** The name of the NetworkFence against a cluster (one per fenced cluster, whatever group fenced it). */
+export function fenceNameFor(fencedCluster: string): string {
+  return `failover-engine-fence-${fencedCluster}`.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 253);
 }
 
 export function clusterSteps(w: FailoverWiring) {
