@@ -243,13 +243,13 @@ export class GroupReconciler {
     state.runtime = { abort, intervalMs };
     const { clock } = this.deps;
     const loop = async () => {
-      // Spread the first beats of many groups over (at most) the first interval.
-      const jitterMs = this.deps.random.int(0, Math.min(intervalMs, 5_000));
+      // The first beat goes out at once (a peer's Failover waits for it); the second comes a jittered bit early,
+      // which spreads the beats of many groups that started together without ever stretching a gap past the interval.
+      const jitterMs = this.deps.random.int(0, Math.min(Math.floor(intervalMs / 2), 5_000));
       try {
-        await clock.sleep(jitterMs, abort.signal);
-        while (!abort.signal.aborted && !this.stopped) {
+        for (let first = true; !abort.signal.aborted && !this.stopped; first = false) {
           await this.beat(state, abort.signal);
-          await clock.sleep(intervalMs, abort.signal);
+          await clock.sleep(first ? intervalMs - jitterMs : intervalMs, abort.signal);
         }
       } catch (e) {
         if (!abort.signal.aborted) this.log.error({ groupId: state.key, err: e }, 'Heartbeat loop ended');
