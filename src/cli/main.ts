@@ -2,8 +2,8 @@
 // themselves live in sibling files.
 import { Command, CommanderError } from 'commander';
 import { registerDaemon } from './daemon.ts';
-import { parseProfile, registerSimulate, resolveScenario } from './simulate.ts';
-import { runStart } from './simulate-failover.ts';
+import { registerSimulate } from './simulate.ts';
+import { registerStart } from './start.ts';
 import { UsageError } from './usage-error.ts';
 import { registerWorldServe } from './world-serve.ts';
 import { registerVm } from './vm.ts';
@@ -17,12 +17,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
   registerWorldServe(program, out);
   registerVm(program, out, err);
   registerDaemon(program, out);
-  program
-    .command('start')
-    .description('Run the main job on the embedded default: a simulated failover of the sample group.')
-    .action(async () => {
-      await runStart(out, { resolveScenario, parseProfile });
-    });
+  registerStart(program, out);
   return program;
 }
 
