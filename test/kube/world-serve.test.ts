@@ -90,4 +90,18 @@ describe('world serve', () => {
     expect(kernel.elapsed()).toBe(1_500);
     expect(() => runRealtime(kernel, { speed: 0 })).toThrow(/speed must be a positive number/);
   });
+
+  it('realtime: a world built at the wall time catches up with it (startAtMs), and its clock port reads the world\'s time', async () => {
+    const wallAtBuild = 1_800_000_000_000;
+    const kernel = new SimKernel({ seed: 1, epochMs: wallAtBuild });
+    expect(kernel.now()).toBe(wallAtBuild);
+    let wallMs = 5_000;
+    // The services took 700 ms to start: the loop starts at the wall time, not where the world was built.
+    const rt = runRealtime(kernel, { speed: 2, tickMs: 1, now: () => wallMs, startAtMs: wallAtBuild + 700 });
+    for (let i = 0; i < 500 && kernel.now() < wallAtBuild + 700; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(kernel.now()).toBe(wallAtBuild + 700);
+    wallMs += 100;
+    expect(rt.clock.now()).toBe(wallAtBuild + 900);
+    await rt.stop();
+  });
 });
