@@ -12,7 +12,8 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
   const program = new Command('failoverctl')
     .description('Failover Engine: explicit state charts that move applications between sites.')
     .exitOverride()
-    .configureOutput({ writeOut: out, writeErr: err });
+    // Commander's own errors (an unknown option, a missing value) stay one line, and name the fix too.
+    .configureOutput({ writeOut: out, writeErr: err, outputError: (text, write) => write(`failoverctl: ${text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}; run the command with --help for its options\n`) });
   registerSimulate(program, out);
   registerWorldServe(program, out);
   registerVm(program, out, err);

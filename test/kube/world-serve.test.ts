@@ -10,7 +10,7 @@ import { Kinds } from '../../drivers/cluster/cluster.port.ts';
 import { loadKubeConfigFile } from '../../drivers/cluster/kubeconfig.ts';
 import { createDynamoDBClient } from '../../drivers/globalstate/globalstate.dynamodb.ts';
 import { SimKernel } from '../../simulator/kernel.ts';
-import { buildProgram } from '../../src/cli/main.ts';
+import { buildProgram, main } from '../../src/cli/main.ts';
 import { startWorldServe } from '../../src/cli/world-serve.ts';
 import { runRealtime } from '../../src/sim-realtime.ts';
 
@@ -69,6 +69,23 @@ describe('world serve', () => {
     await expect(
       startWorldServe({ seed: 1, scenario: 'nope', kubeconfigOut: join(dir, 'k2'), speed: 1, profile: 'none', kubePortBase: 0, table: 't' }, []),
     ).rejects.toThrow(/unknown scenario "nope"/);
+  });
+
+  it('world serve: a bad or unknown flag is one line naming the problem and the fix, exit 2, before anything starts', async () => {
+    for (const [args, message] of [
+      [['--speed', '0'], /^failoverctl: --speed must be a positive number/],
+      [['--profile', 'loud'], /^failoverctl: --profile must be none, calm or swarm/],
+      [['--daemons', 'no'], /^failoverctl: unknown option '--daemons' \(Did you mean --no-daemons\?\); run the command with --help for its options$/],
+      [['--no-daemons', '--kube-port', 'x'], /^failoverctl: --kube-port must be a TCP port/],
+    ] as Array<[string[], RegExp]>) {
+      let err = '';
+      let out = '';
+      const code = await main(['node', 'failoverctl', 'world', 'serve', ...args], (s) => void (out += s), (s) => void (err += s));
+      expect(code, args.join(' ')).toBe(2);
+      expect(err.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(err.trimEnd(), args.join(' ')).toMatch(message);
+      expect(out).toBe('');
+    }
   });
 
   it('realtime: virtual time follows the (injected) wall clock at the chosen speed, and stops with stop()', async () => {
