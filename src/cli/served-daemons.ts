@@ -60,12 +60,15 @@ function createGroups(served: ServedWorld): void {
   }
 }
 
-/** The first group's Failover from its primary to the first other cluster (what `start` runs, and the sample manifest). */
-export function sampleFailover(served: ServedWorld, name: string): { source: string; target: string; object: ReturnType<typeof failoverObject> } {
+/**
+ * The first group's Failover, by default from the scenario's primary to the first other cluster (what `start` runs,
+ * and the sample manifest).
+ */
+export function sampleFailover(served: ServedWorld, name: string, way: { from?: string; to?: string } = {}): { source: string; target: string; object: ReturnType<typeof failoverObject> } {
   const { scenario } = served.world;
   const group = scenario.groups[0];
-  const source = scenario.primary;
-  const target = scenario.clusters.find((c) => c !== source)!;
+  const source = way.from ?? scenario.primary;
+  const target = way.to ?? scenario.clusters.find((c) => c !== source)!;
   const object = failoverObject({ name, namespace: group.spec.namespace, targetCluster: target, mode: 'CONSISTENCY', groups: [{ name: group.spec.name }], reason: 'failoverctl: sample failover' });
   return { source, target, object };
 }

@@ -3,8 +3,11 @@
 // through the Kubernetes API, prints its progress stage by stage as the daemons write it into the Failover objects'
 // status, then the outcome and a command that replays the same failover in the deterministic simulator.
 // `--keep` leaves everything up for kubectl.
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
+import { stringify } from 'yaml';
 import { KubernetesCluster } from '../../drivers/cluster/cluster.kubernetes.ts';
 import type { ClusterPort, KubeObject } from '../../drivers/cluster/cluster.port.ts';
 import { loadKubeConfigFile } from '../../drivers/cluster/kubeconfig.ts';
@@ -30,7 +33,10 @@ export interface StartOptions {
 
 export const START_SEED = 1;
 export const START_SCENARIO = 'sample';
-/** The served world runs this much faster than real time: the failover takes seconds, not a minute. */
+/**
+ * The served world runs this much faster than real time, so the failover takes seconds, not a minute. With --keep it
+ * runs at 1 (unless --speed says otherwise), so the world's clock stays the wall clock for kubectl (ages, watches).
+ */
 export const START_SPEED = 10;
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 /** Real milliseconds between re-reads of the Failover objects, besides the watch. */
@@ -75,6 +81,8 @@ export async function runStart(out: (s: string) => void, o: StartOptions): Promi
     const world = served.world;
     out(`world: simulated clusters ${world.scenario.clusters.join(' and ')} served over the Kubernetes API (seed ${START_SEED}, scenario ${START_SCENARIO}, ${o.speed}x real time); DynamoDB on dynalite\n`);
     out(`${daemons.lines[0]}\n`);
+    const watchLine = `watch: kubectl --kubeconfig ${kubeconfig} --context ${world.scenario.clusters.find((c) => c !== world.scenario.primary)} get failovers -A -w`;
+    if (o.keep) out(`kubeconfig: ${kubeconfig}\n${watchLine}   (the failover below can be watched live)\n`);
     const loaded = loadKubeConfigFile(kubeconfig);
     const api = (c: string): ClusterPort => {
       return new KubernetesCluster({ kubeConfig: loaded.kubeConfig, context: c, name: c, log: silentLogger, qps: 0 });
@@ -151,9 +159,13 @@ export async function runStart(out: (s: string) => void, o: StartOptions): Promi
     );
     out(`Replay: npx failoverctl simulate --seed ${START_SEED} --scenario ${START_SCENARIO} --mode CONSISTENCY --type planned --profile none   (this failover on the deterministic simulator: it replays byte for byte)\n`);
     if (o.keep) {
+      // The group now runs on the target: the next failover goes back.
+      const back = sampleFailover(served, `sample-failback-${utcStamp(clock.now())}`, { from: sample.target, to: sample.source });
+      const manifest = join(dirname(kubeconfig), 'failback.yaml');
+      writeFileSync(manifest, stringify(back.object));
       out(`kubeconfig: ${kubeconfig}\n`);
-      out(`watch: kubectl --kubeconfig ${kubeconfig} --context ${sample.target} get failovers -A -w\n`);
-      out(`${daemons.lines[2]}\n`);
+      out(`${watchLine}\n`);
+      out(`fail back: kubectl --kubeconfig ${kubeconfig} --context ${sample.target} apply -f ${manifest}   (a new failover needs a new metadata.name)\n`);
       out('serving; stop with Ctrl-C\n');
       const signal = await stopSignal(served.failed, daemons.failed);
       out(`stopped (${signal})\n`);
@@ -176,10 +188,12 @@ export function registerStart(program: Command, out: (s: string) => void): void 
     .command('start')
     .description('The product on the embedded default: simulated clusters served over the Kubernetes API, DynamoDB (dynalite), one failoverctl daemon per cluster; creates a Failover through the API and prints its progress, outcome and replay command.')
     .option('--keep', 'stay up after the failover (kubeconfig and a kubectl watch line are printed) until Ctrl-C')
-    .option('--speed <x>', 'virtual time per real time of the served world', String(START_SPEED))
+    .option('--speed <x>', `virtual time per real time of the served world (default ${START_SPEED}, or 1 with --keep)`)
     .option('--kubeconfig-out <path>', 'where to write the kubeconfig (the daemons\' logs go next to it)', DEFAULT_KUBECONFIG_OUT)
-    .action(async (o: { keep?: boolean; speed: string; kubeconfigOut: string }) => {
-      const code = await runStart(out, { keep: o.keep === true, speed: parseSpeed(o.speed), kubeconfigOut: o.kubeconfigOut });
+    .action(async (o: { keep?: boolean; speed?: string; kubeconfigOut: string }) => {
+      const keep = o.keep === true;
+      const speed = o.speed !== undefined ? parseSpeed(o.speed) : keep ? 1 : START_SPEED;
+      const code = await runStart(out, { keep, speed, kubeconfigOut: o.kubeconfigOut });
       if (code !== 0) process.exitCode = code;
     });
 }
