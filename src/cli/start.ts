@@ -29,6 +29,8 @@ export interface StartOptions {
   pollMs?: number;
   /** Real milliseconds after which a failover that has not ended counts as failed. */
   timeoutMs?: number;
+  /** Runs on the served world before the daemons start (tests set up a world in which the failover must fail). */
+  prepare?: (world: ServedWorld['world']) => void;
 }
 
 export const START_SEED = 1;
@@ -63,8 +65,20 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, pollMs: n
   for (;;) {
     const v = await f().catch(() => undefined);
     if (v !== undefined) return v;
-    if (Date.now() >= end) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}`);
+    if (Date.now() >= end) throw new WaitTimeout(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}`);
     await sleep(pollMs);
+  }
+}
+
+class WaitTimeout extends Error {}
+
+/** until(), resolving undefined instead of throwing when the time runs out. */
+async function untilOrTimeout<T>(what: string, f: () => Promise<T | undefined>, pollMs: number, timeoutMs: number): Promise<T | undefined> {
+  try {
+    return await until(what, f, pollMs, timeoutMs);
+  } catch (e) {
+    if (e instanceof WaitTimeout) return undefined;
+    throw e;
   }
 }
 
@@ -75,6 +89,7 @@ export async function runStart(out: (s: string) => void, o: StartOptions): Promi
   const served: ServedWorld = await startWorldServe({ seed: START_SEED, scenario: START_SCENARIO, kubeconfigOut: o.kubeconfigOut, speed: o.speed, profile: 'none', kubePortBase: 0, table: DEFAULT_TABLE });
   let daemons: ServedDaemons | undefined;
   try {
+    o.prepare?.(served.world);
     daemons = startServedDaemons(served, o.log ? { log: o.log } : {});
     const { kubeconfig } = servedEndpoints(served);
     const clock = served.clock.clock;
@@ -119,15 +134,15 @@ export async function runStart(out: (s: string) => void, o: StartOptions): Promi
       const s = statusOf(obj);
       statuses[c] = s;
       const stage = s.progression?.stage;
-      if (!stage) return;
-      const mark = `${stage}/${s.status}`;
-      if (last.get(c) === mark) return;
-      last.set(c, mark);
-      const what = ended(s) ? `${s.status} (${s.phase})` : (s.progression?.task ?? '');
-      out(`  ${pad(`T+${secs(clock.now() - t0)}`, 9)}  ${pad(`${c} ${s.role ?? ''}`.trim(), 12)}  ${pad(stage, 26)}  ${what}\n`);
+      // A line when a side enters a stage and when it ends; a Failover not accepted (yet) shows its phase and message.
+      const key = stage ? `${stage}|${ended(s) ? s.status : ''}` : s.phase ? `${s.phase}|${s.message ?? ''}` : undefined;
+      if (key === undefined || last.get(c) === key) return;
+      last.set(c, key);
+      const what = ended(s) ? `${s.status} (${s.phase})${stage ? '' : `: ${s.message ?? ''}`}` : stage ? (s.progression?.task ?? '') : `${s.phase}: ${s.message ?? ''}`;
+      out(`  ${pad(`T+${secs(clock.now() - t0)}`, 9)}  ${pad(`${c} ${s.role ?? ''}`.trim(), 12)}  ${pad(stage ?? '-', 26)}  ${what}\n`);
     };
     const watches = await Promise.all(sides.map((c) => clusters[c].watch(FailoverKind, { namespace: ref.namespace }, (e) => report(c, e.object))));
-    let final: Record<string, Status>;
+    let final: Record<string, Status> | undefined;
     try {
       await clusters[sample.source].create(sample.object);
       t0 = clock.now();
@@ -135,14 +150,16 @@ export async function runStart(out: (s: string) => void, o: StartOptions): Promi
       out(`  ${pad('Time', 9)}  ${pad('Cluster', 12)}  ${pad('Stage', 26)}  Task (world time since the Failover was created)\n`);
       let reread = Date.now();
       final = await guard(
-        until(
+        untilOrTimeout(
           `Failover ${ref.namespace}/${ref.name} to end on ${sides.join(' and ')}`,
           async () => {
             if (Date.now() - reread >= REREAD_MS) {
               reread = Date.now();
               for (const c of sides) report(c, await clusters[c].get(ref));
             }
-            return sides.every((c) => statuses[c] && ended(statuses[c])) ? { ...statuses } : undefined;
+            // A Failover the source refused outright (phase Invalid) is never copied to the target.
+            const refused = statuses[sample.source]?.phase === 'Invalid';
+            return sides.every((c) => statuses[c] && ended(statuses[c])) || refused ? { ...statuses } : undefined;
           },
           pollMs,
           timeoutMs,
@@ -151,11 +168,16 @@ export async function runStart(out: (s: string) => void, o: StartOptions): Promi
     } finally {
       for (const w of watches) w.stop();
     }
-    const target = final[sample.target];
-    const ok = sides.every((c) => final[c].status === 'SUCCESS');
-    const m = target.metrics ?? {};
+    if (!final) {
+      out(`Outcome: FAILED: the Failover did not end within ${Math.round(timeoutMs / 1000)}s (logs: ${daemons.lines[0].replace(/^.*logs in /, '').replace(/\)$/, '')})\n`);
+      return 1;
+    }
+    // The source says why a failover failed (it validates and decides); the target reports a success.
+    const ok = sides.every((c) => final![c]?.status === 'SUCCESS');
+    const lead = (ok ? final[sample.target] : final[sample.source]) ?? final[sample.target] ?? {};
+    const m = lead.metrics ?? {};
     out(
-      `Outcome: ${ok ? 'SUCCESS' : 'FAILED'} (${sides.map((c) => `${c} ${final[c].status}`).join(', ')}): ${target.message ?? ''}; downtime ${(m.totalDowntimeSeconds ?? 0).toFixed(1)}s, duration ${(m.totalFailoverTimeSeconds ?? 0).toFixed(1)}s\n`,
+      `Outcome: ${ok ? 'SUCCESS' : 'FAILED'} (${sides.map((c) => `${c} ${final[c]?.status ?? 'no Failover'}`).join(', ')}): ${lead.message ?? ''}; downtime ${(m.totalDowntimeSeconds ?? 0).toFixed(1)}s, duration ${(m.totalFailoverTimeSeconds ?? 0).toFixed(1)}s\n`,
     );
     out(`Replay: npx failoverctl simulate --seed ${START_SEED} --scenario ${START_SCENARIO} --mode CONSISTENCY --type planned --profile none   (this failover on the deterministic simulator: it replays byte for byte)\n`);
     if (o.keep) {

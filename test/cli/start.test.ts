@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
+import { runStart, START_SPEED } from '../../src/cli/start.ts';
+import { silentLogger } from '../../src/log.ts';
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -47,6 +49,22 @@ describe('cli: start', () => {
     expect(duration).toBeLessThan(300);
     expect(downtime).toBeLessThanOrEqual(duration);
     expect(r.out).toMatch(/^Replay: npx failoverctl simulate --seed 1 --scenario sample --mode CONSISTENCY --type planned --profile none /m);
+  }, 300_000);
+
+  it('cli: start: a failover that fails (the target reports ERROR) prints the FAILED outcome with the reason and exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'start-fail-'));
+    let out = '';
+    const code = await runStart((s) => void (out += s), {
+      keep: false,
+      speed: START_SPEED,
+      kubeconfigOut: join(dir, 'kubeconfig'),
+      log: silentLogger,
+      // A standby missing one of its workloads reports ERROR: a planned failover to it is refused.
+      prepare: (world) => void world.cluster('west').store.delete({ group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'shop', name: 'worker' }),
+    });
+    expect(code, out).toBe(1);
+    expect(out).toMatch(/^Outcome: FAILED \(east FAILED, west FAILED\): ValidateFailover failed: target cluster west is ERROR: fix it, or set force to fail over anyway; /m);
+    expect(out).toMatch(/^Replay: /m);
   }, 300_000);
 
   it('cli: start: a bad --speed is one line naming the flag and the fix, exit 2', async () => {
