@@ -248,8 +248,11 @@ export class GroupReconciler {
       const jitterMs = this.deps.random.int(0, Math.min(Math.floor(intervalMs / 2), 5_000));
       try {
         for (let first = true; !abort.signal.aborted && !this.stopped; first = false) {
+          // Beats keep to their grid: the time a beat takes comes off the wait for the next one.
+          const startedAt = clock.now();
           await this.beat(state, abort.signal);
-          await clock.sleep(first ? intervalMs - jitterMs : intervalMs, abort.signal);
+          const waitMs = (first ? intervalMs - jitterMs : intervalMs) - (clock.now() - startedAt);
+          await clock.sleep(Math.max(0, waitMs), abort.signal);
         }
       } catch (e) {
         if (!abort.signal.aborted) this.log.error({ groupId: state.key, err: e }, 'Heartbeat loop ended');
