@@ -11,10 +11,17 @@ import type { KubeObject } from '../../drivers/cluster/cluster.port.ts';
 import { loadKubeConfigFile } from '../../drivers/cluster/kubeconfig.ts';
 import { startServedDaemons, type ServedDaemons } from '../../src/cli/served-daemons.ts';
 import { startWorldServe, type ServedWorld } from '../../src/cli/world-serve.ts';
-import { FailoverKind } from '../../src/daemon/api.ts';
+import { FailoverGroupKind, FailoverKind } from '../../src/daemon/api.ts';
+import { main } from '../../src/cli/main.ts';
 import { silentLogger } from '../../src/log.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `f` holds, checking every 100 ms, at most `ms`. */
+async function waitFor(f: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; !f() && Date.now() < end; ) await sleep(100);
+  return f();
+}
 
 describe('world serve: daemons', () => {
   let served: ServedWorld | undefined;
@@ -62,5 +69,35 @@ describe('world serve: daemons', () => {
     expect(metrics.totalFailoverTimeSeconds).toBeGreaterThan(0);
     expect(metrics.totalFailoverTimeSeconds).toBeLessThan(180);
     expect(metrics.totalDowntimeSeconds).toBeLessThanOrEqual(metrics.totalFailoverTimeSeconds);
+  }, 300_000);
+
+  it('world serve: the command runs the daemons by default and --no-daemons leaves them out; SIGTERM stops it, exit 0', async () => {
+    for (const daemonsOn of [true, false]) {
+      const dir = mkdtempSync(join(tmpdir(), 'world-serve-cli-'));
+      let out = '';
+      const saved = process.exitCode;
+      const run = main(['node', 'failoverctl', 'world', 'serve', '--kubeconfig-out', join(dir, 'kubeconfig'), '--speed', '10', ...(daemonsOn ? [] : ['--no-daemons'])], (s) => void (out += s), () => {});
+      try {
+        expect(await waitFor(() => out.includes('serving; stop with Ctrl-C'), 60_000), out).toBe(true);
+        expect(/^daemons: east, west /m.test(out), out).toBe(daemonsOn);
+        expect(/^watch: kubectl --kubeconfig \S+ --context west get failovers -A -w$/m.test(out), out).toBe(daemonsOn);
+        if (daemonsOn) {
+          // The daemons register the sample group: its status shows up in both clusters through the API.
+          const kube = loadKubeConfigFile(join(dir, 'kubeconfig'));
+          const east = new KubernetesCluster({ kubeConfig: kube.kubeConfig, context: 'east', name: 'east', log: silentLogger, qps: 0 });
+          let registered = false;
+          for (const end = Date.now() + 120_000; !registered && Date.now() < end; await sleep(250)) {
+            const g = await east.get({ ...FailoverGroupKind, namespace: 'shop', name: 'storefront' });
+            registered = (g?.status?.conditions as Array<{ type: string; status: string }> | undefined)?.some((c) => c.type === 'Registered' && c.status === 'True') ?? false;
+          }
+          expect(registered).toBe(true);
+        }
+      } finally {
+        process.emit('SIGTERM');
+      }
+      expect(await run).toBe(0);
+      process.exitCode = saved;
+      expect(out).toMatch(/^stopped \(SIGTERM\) at virtual T\+\d+ms$/m);
+    }
   }, 300_000);
 });
