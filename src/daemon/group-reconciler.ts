@@ -26,6 +26,8 @@ export type TraceFn = (event: string, fields: Record<string, string | number | b
 export const STATUS_REFRESH_MS = 5 * 60_000;
 /** The longest the first heartbeat waits for the caches it reads. */
 export const CACHE_SYNC_WAIT_MS = 10_000;
+/** A standby whose group is not registered yet looks again after this long, doubling up to the heartbeat interval. */
+export const AWAITING_PRIMARY_RETRY_MS = 1_000;
 
 export interface GroupReconcilerDeps {
   clusterName: string;
@@ -247,12 +249,23 @@ export class GroupReconciler {
       // which spreads the beats of many groups that started together without ever stretching a gap past the interval.
       const jitterMs = this.deps.random.int(0, Math.min(Math.floor(intervalMs / 2), 5_000));
       try {
-        for (let first = true; !abort.signal.aborted && !this.stopped; first = false) {
+        let earlyMs = jitterMs;
+        let retryMs = AWAITING_PRIMARY_RETRY_MS;
+        while (!abort.signal.aborted && !this.stopped) {
           // Beats keep to their grid: the time a beat takes comes off the wait for the next one.
           const startedAt = clock.now();
           await this.beat(state, abort.signal);
-          const waitMs = (first ? intervalMs - jitterMs : intervalMs) - (clock.now() - startedAt);
-          await clock.sleep(Math.max(0, waitMs), abort.signal);
+          let waitMs: number;
+          if (!state.record) {
+            // A standby before the primary has registered the group: look again soon (doubling up to the interval),
+            // so its first heartbeat follows the registration instead of coming up to an interval later.
+            waitMs = Math.min(retryMs, intervalMs);
+            retryMs = Math.min(retryMs * 2, intervalMs);
+          } else {
+            waitMs = intervalMs - earlyMs;
+            earlyMs = 0;
+          }
+          await clock.sleep(Math.max(0, waitMs - (clock.now() - startedAt)), abort.signal);
         }
       } catch (e) {
         if (!abort.signal.aborted) this.log.error({ groupId: state.key, err: e }, 'Heartbeat loop ended');

@@ -30,6 +30,9 @@ async function freshWorld(seed: number, silenced = new Set<string>()): Promise<{
         const port = new SimGlobalState(world.kernel, s, party);
         const heartbeat = port.heartbeat.bind(port);
         port.heartbeat = (status, opts) => (silenced.has(status.cluster) ? Promise.reject(new DriverError('Transient', 'globalstate', 'heartbeat', `${status.cluster} is silenced by the test`)) : heartbeat(status, opts));
+        // `register:<cluster>` in silenced: that cluster cannot register the group yet.
+        const createGroup = port.createGroup.bind(port);
+        port.createGroup = (input, opts) => (silenced.has(`register:${input.ownerCluster}`) ? Promise.reject(new DriverError('Transient', 'globalstate', 'createGroup', 'registration held back by the test')) : createGroup(input, opts));
         return port;
       },
     },
@@ -46,6 +49,22 @@ describe('daemon: first heartbeat', () => {
       for (const c of store.listClusters('shop/storefront')) expect(c.lastHeartbeatMs - t0, `seed ${seed} ${c.cluster}`).toBeLessThan(1_000);
       await dw.sim.stop();
     }
+  });
+
+  it('daemon: first heartbeat: a standby that started before the group was registered reports within seconds of the registration, not an interval later', async () => {
+    // east's daemon cannot register; the record appears at 7 s, written outside the daemons (off both beat grids).
+    const { dw, store, silenced } = await freshWorld(1, new Set(['register:east']));
+    await dw.world.runFor(7_000);
+    expect(store.getGroup('shop/storefront')).toBeUndefined();
+    const spec = dw.world.scenario.groups[0].spec;
+    store.createGroup('test', { groupId: 'shop/storefront', ownerCluster: 'east', timeouts: spec.timeouts, heartbeatIntervalMs: spec.heartbeatIntervalMs });
+    const registeredAt = dw.world.kernel.now();
+    silenced.delete('register:east');
+    // The standby looks again after 1 s, doubling: it reports well before its 30 s interval is up.
+    expect(await dw.runUntil(() => store.listClusters('shop/storefront').some((c) => c.cluster === 'west'), 30_000, 100)).toBe(true);
+    const west = store.listClusters('shop/storefront').find((c) => c.cluster === 'west')!;
+    expect(west.lastHeartbeatMs - registeredAt).toBeLessThan(10_000);
+    await dw.sim.stop();
   });
 
   it('daemon: first heartbeat: a Failover created before the target ever reported waits for its first heartbeat, then succeeds', async () => {
