@@ -15,6 +15,11 @@ export interface KernelOptions {
   plan?: FaultPlan | FaultPlanOptions;
   keepTraceLines?: boolean;
   traceSink?: (line: string) => void;
+  /**
+   * Virtual time at the start, in Unix milliseconds (default SIM_EPOCH_MS). A world served to clients on the wall
+   * clock starts at the wall time, so its timestamps and theirs agree; runs replay from the same epoch.
+   */
+  epochMs?: number;
 }
 
 /** Who calls whom, and what: partitions and crashes are checked on the route. */
@@ -64,7 +69,7 @@ export class SimKernel {
   readonly prng: Prng;
   readonly plan: FaultPlan;
   readonly trace: Trace;
-  readonly startMs = SIM_EPOCH_MS;
+  readonly startMs: number;
   private readonly invariants: Invariant[] = [];
   private readonly violations = new Map<string, InvariantResult>();
   private readonly down = new Set<string>();
@@ -75,12 +80,15 @@ export class SimKernel {
   constructor(options: KernelOptions) {
     this.seed = options.seed;
     this.prng = new Prng(options.seed);
-    this.sched = new Scheduler(SIM_EPOCH_MS);
+    const epochMs = options.epochMs ?? SIM_EPOCH_MS;
+    if (!Number.isSafeInteger(epochMs) || epochMs < 0) throw new RangeError(`epochMs must be a non-negative whole number of milliseconds, got ${epochMs}`);
+    this.startMs = epochMs;
+    this.sched = new Scheduler(epochMs);
     const p = options.plan;
     this.plan = p === undefined ? quietPlan(options.seed) : 'errorRates' in p ? p : deriveFaultPlan(options.seed, this.prng.stream('fault-plan'), p);
     this.faultRnd = this.prng.stream('faults');
     this.latencyRnd = this.prng.stream('latency');
-    this.trace = new Trace(() => this.sched.now(), { epochMs: SIM_EPOCH_MS, keepLines: options.keepTraceLines ?? true, sink: options.traceSink });
+    this.trace = new Trace(() => this.sched.now(), { epochMs, keepLines: options.keepTraceLines ?? true, sink: options.traceSink });
     this.trace.raw(`seed=${options.seed}`);
     for (const line of describePlan(this.plan)) this.trace.raw(line);
   }

@@ -54,6 +54,8 @@ export interface SimWorldOptions {
    * once the scenario has been built before (see WorldTemplate). false builds every object afresh.
    */
   fromTemplate?: boolean;
+  /** Virtual time at the start (Unix ms; default SIM_EPOCH_MS): a served world starts at the wall time. */
+  epochMs?: number;
 }
 
 /**
@@ -74,7 +76,8 @@ const templates = new WeakMap<KubeObject[], Map<string, WorldTemplate | 'seen' |
 const MAX_TEMPLATES_PER_CRD_SET = 32;
 
 function templateFor(options: SimWorldOptions): WorldTemplate | undefined {
-  if (options.fromTemplate === false) return undefined;
+  // Templates are built at the default epoch: a world starting at another time is built afresh.
+  if (options.fromTemplate === false || options.epochMs !== undefined) return undefined;
   let byKey = templates.get(options.crds);
   if (!byKey) templates.set(options.crds, (byKey = new Map()));
   const key = `${options.syncIntervalMs ?? ''}|${JSON.stringify(options.scenario)}`;
@@ -158,6 +161,7 @@ export class SimWorld {
       plan: options.plan ?? { profile: options.profile ?? 'none', parties, crashable, horizonMs: options.horizonMs },
       keepTraceLines: options.keepTraceLines,
       traceSink: options.traceSink,
+      ...(options.epochMs !== undefined ? { epochMs: options.epochMs } : {}),
     });
     this.volumes = new VolumeReplicationLedger(() => this.kernel.now());
     this.globalState = new SimGlobalStateStore(this.kernel);

@@ -1,6 +1,9 @@
 // Why: when the simulated world is served to real clients (`failoverctl world serve`), virtual time must move on
 // its own, following the wall clock at a chosen speed, so pods start and volumes resync while kubectl watches.
-// The simulator itself has no timers (it is deterministic); this real timer loop, outside it, drives it.
+// The simulator itself has no timers (it is deterministic); this real timer loop, outside it, drives it. Processes
+// outside the world that share its timestamps (the served daemons) read the world's time from `clock`.
+import { realClock } from '../drivers/clock/clock.real.ts';
+import type { ClockPort } from '../drivers/clock/clock.port.ts';
 import type { SimKernel } from '../simulator/kernel.ts';
 
 export interface RealtimeOptions {
@@ -12,6 +15,12 @@ export interface RealtimeOptions {
   onError?: (e: unknown) => void;
   /** The wall clock, in milliseconds (tests pass their own). */
   now?: () => number;
+  /**
+   * Virtual time (Unix ms) to jump to before following the wall clock, if later than the world's time: a world
+   * built at the wall time catches up with the time its services took to start, so at speed 1 its clock and the
+   * wall clock agree.
+   */
+  startAtMs?: number;
 }
 
 export interface RealtimeDriver {
@@ -19,6 +28,11 @@ export interface RealtimeDriver {
   readonly elapsedMs: number;
   /** Resolves when the loop has stopped (after stop(), or after an error). */
   readonly done: Promise<void>;
+  /**
+   * The world's time as a ClockPort, for processes outside the world whose timestamps must agree with its objects'
+   * (the served daemons): now() is virtual time, a sleep of `ms` virtual milliseconds lasts ms / speed real ones.
+   */
+  readonly clock: ClockPort;
   stop(): Promise<void>;
 }
 
@@ -33,7 +47,7 @@ export function runRealtime(kernel: SimKernel, opts: RealtimeOptions = {}): Real
   const tickMs = opts.tickMs ?? 10;
   const now = opts.now ?? (() => performance.now());
   const realStart = now();
-  const virtualStart = kernel.now();
+  const virtualStart = Math.max(kernel.now(), opts.startAtMs ?? 0);
   let stopped = false;
   let wake: (() => void) | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -62,7 +76,12 @@ export function runRealtime(kernel: SimKernel, opts: RealtimeOptions = {}): Real
     }
   };
   const done = loop();
+  const clock: ClockPort = {
+    now: () => Math.max(kernel.now(), virtualStart + Math.floor((now() - realStart) * speed)),
+    sleep: (ms, signal) => realClock.sleep(ms / speed, signal),
+  };
   return {
+    clock,
     get elapsedMs() {
       return kernel.elapsed();
     },

@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Logger } from 'pino';
 import type { ClockPort } from '../clock/clock.port.ts';
+import { localCredentialsFor } from './dynamodb.local-credentials.ts';
 import type { CallOpts } from '../cluster/cluster.port.ts';
 import { DriverError } from '../errors.ts';
 import type { Json, JsonObject } from '../json.ts';
@@ -84,9 +85,13 @@ export interface DynamoGlobalStateOptions {
   retry?: DynamoRetryOptions;
 }
 
-/** A DynamoDB client for this driver: the SDK's own retries are off, so the driver's backoff is the one that counts. */
-export function createDynamoDBClient(config: DynamoDBClientConfig = {}): DynamoDBClient {
-  return new DynamoDBClient({ ...config, maxAttempts: 1 });
+/**
+ * A DynamoDB client for this driver: the SDK's own retries are off, so the driver's backoff is the one that counts.
+ * A local endpoint (localhost, 127.0.0.1, [::1]) without configured credentials is signed with dummy ones.
+ */
+export function createDynamoDBClient(config: DynamoDBClientConfig = {}, env: NodeJS.ProcessEnv = process.env): DynamoDBClient {
+  const local = localCredentialsFor(config, env);
+  return new DynamoDBClient({ ...config, ...(local ? { credentials: { ...local } } : {}), maxAttempts: 1 });
 }
 
 /** Attempts of one acquireLock (read, decide, conditional write) when the record changes under it. */

@@ -2,8 +2,8 @@
 // themselves live in sibling files.
 import { Command, CommanderError } from 'commander';
 import { registerDaemon } from './daemon.ts';
-import { parseProfile, registerSimulate, resolveScenario } from './simulate.ts';
-import { runStart } from './simulate-failover.ts';
+import { registerSimulate } from './simulate.ts';
+import { registerStart } from './start.ts';
 import { UsageError } from './usage-error.ts';
 import { registerWorldServe } from './world-serve.ts';
 import { registerVm } from './vm.ts';
@@ -12,17 +12,13 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
   const program = new Command('failoverctl')
     .description('Failover Engine: explicit state charts that move applications between sites.')
     .exitOverride()
-    .configureOutput({ writeOut: out, writeErr: err });
+    // Commander's own errors (an unknown option, a missing value) stay one line, and name the fix too.
+    .configureOutput({ writeOut: out, writeErr: err, outputError: (text, write) => write(`failoverctl: ${text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}; run the command with --help for its options\n`) });
   registerSimulate(program, out);
   registerWorldServe(program, out);
   registerVm(program, out, err);
   registerDaemon(program, out);
-  program
-    .command('start')
-    .description('Run the main job on the embedded default: a simulated failover of the sample group.')
-    .action(async () => {
-      await runStart(out, { resolveScenario, parseProfile });
-    });
+  registerStart(program, out);
   return program;
 }
 

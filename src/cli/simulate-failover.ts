@@ -1,6 +1,6 @@
 // Why: `failoverctl simulate` runs a failover (unless --no-failover) in the simulated world (the operators, the
-// nemesis, the invariants) and prints its per-stage timeline, outcome and replay command; `failoverctl start`
-// runs the sample group's failover the same way. Every run replays byte for byte from its printed command.
+// nemesis, the invariants) and prints its per-stage timeline, outcome and replay command. Every run replays byte for
+// byte from its printed command.
 import type { Command } from 'commander';
 import type { FaultProfile } from '../../simulator/faults.ts';
 import { GENERATED_SCENARIO, resolveRunScenario, runSimulation, SimulationOptionsError, type CrashPoint, type SimulationResult, type StallPoint } from '../../simulator/failover-run.ts';
@@ -128,9 +128,4 @@ export async function runFailoverCli(o: FailoverCliOptions, out: (s: string) => 
   }
   if (r.failure) process.exitCode = 1;
   return r;
-}
-
-/** `failoverctl start`: the sample group's failover, printed as a per-stage timeline (no trace). */
-export async function runStart(out: (s: string) => void, deps: FailoverCliDeps): Promise<SimulationResult> {
-  return runFailoverCli({ seed: '1', scenario: 'sample', profile: 'calm', mode: 'CONSISTENCY', type: 'planned', trace: false }, out, deps);
 }

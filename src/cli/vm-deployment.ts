@@ -194,13 +194,8 @@ export function buildDeploymentDeps(cfg: DeploymentConfig, log: Logger, o: Deplo
     const injection = o.injection ?? new CommandInjection(cfg.injectionCommand !== undefined ? { command: cfg.injectionCommand } : {});
     let jobLog = o.jobLog;
     if (!jobLog) {
-      const local = cfg.jobLog.endpoint !== undefined && !process.env.AWS_ACCESS_KEY_ID;
-      const client = createDynamoDBClient({
-        region: cfg.jobLog.region,
-        ...(cfg.jobLog.endpoint ? { endpoint: cfg.jobLog.endpoint } : {}),
-        // A local DynamoDB (dynalite, DynamoDB Local) takes any credentials; AWS takes the default chain's.
-        ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-      });
+      // A local DynamoDB (dynalite, DynamoDB Local) gets dummy credentials from createDynamoDBClient; AWS the default chain's.
+      const client = createDynamoDBClient({ region: cfg.jobLog.region, ...(cfg.jobLog.endpoint ? { endpoint: cfg.jobLog.endpoint } : {}) });
       close = () => client.destroy();
       jobLog = new DynamoJobLog(client, { tableName: cfg.jobLog.table, clock });
     }

@@ -1,7 +1,9 @@
 // Why: `failoverctl world serve` builds the simulated world from a seed and serves it to real clients: each
 // cluster's Kubernetes API on its own loopback port (with a kubeconfig, one context per cluster, so kubectl
 // works), dynalite for the global state, and the simulated cloud for VM failover (CloudStack, the Volume Daemon,
-// the appliance; world-serve-cloud.ts), until Ctrl-C. Virtual time follows the wall clock at --speed.
+// the appliance; world-serve-cloud.ts), and one daemon per cluster running the scenario's groups
+// (served-daemons.ts; --no-daemons leaves them out), until Ctrl-C. Virtual time starts at the wall time and
+// follows the wall clock at --speed.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -18,6 +20,7 @@ import { startDynalite } from '../dynalite.ts';
 import { runRealtime, type RealtimeDriver } from '../sim-realtime.ts';
 import { parseSeed, UsageError } from './usage-error.ts';
 import { VM_CLOUD_SERVICES } from './world-serve-cloud.ts';
+import { startServedDaemons, type ServedDaemons } from './served-daemons.ts';
 
 export interface WorldServeOptions {
   seed: number;
@@ -31,6 +34,11 @@ export interface WorldServeOptions {
   kubePortBase: number;
   /** The global-state table created in dynalite. */
   table: string;
+  /**
+   * Virtual time at the start (Unix ms). Default: the wall time, and the clock then catches up with the time the
+   * services took to start, so the served objects' timestamps agree with the wall clock's (at speed 1).
+   */
+  epochMs?: number;
 }
 
 export const DEFAULT_KUBECONFIG_OUT = '.sim/kubeconfig';
@@ -40,6 +48,8 @@ export const DEFAULT_TABLE = 'failover-engine';
 export interface ServedService {
   name: string;
   lines: string[];
+  /** Where clients reach it: the kubeconfig path (kubernetes), the URL (dynamodb). */
+  endpoint?: string;
   close(): Promise<void>;
 }
 
@@ -73,7 +83,7 @@ export const kubernetesService: WorldServiceStarter = async ({ world, options })
   writeFileSync(path, simKubeConfigYaml(servers.map((s) => ({ name: s.cluster, url: s.url }))), { mode: 0o600 });
   const lines = servers.map((s) => `kubernetes ${s.cluster}: ${s.url} (kubectl --kubeconfig ${path} --context ${s.cluster})`);
   lines.push(`kubeconfig: ${path} (export KUBECONFIG=${path})`);
-  return [{ name: 'kubernetes', lines, close: async () => void (await Promise.all(servers.map((s) => s.close()))) }];
+  return [{ name: 'kubernetes', lines, endpoint: path, close: async () => void (await Promise.all(servers.map((s) => s.close()))) }];
 };
 
 /** dynalite, with the global-state table created. */
@@ -91,6 +101,7 @@ export const dynamoDbService: WorldServiceStarter = async ({ options }) => {
   return [
     {
       name: 'dynamodb',
+      endpoint: db.endpoint,
       lines: [`dynamodb: ${db.endpoint} (dynalite; table ${options.table}, region us-east-1, any credentials)`],
       close: () => db.stop(),
     },
@@ -120,7 +131,8 @@ export async function startWorldServe(options: WorldServeOptions, starters: Worl
     if (e instanceof ScenarioError) throw new UsageError(e.message);
     throw e;
   }
-  const world = SimWorld.build({ seed: options.seed, scenario, crds: loadCrds(), profile: options.profile });
+  const wallStart = options.epochMs === undefined;
+  const world = SimWorld.build({ seed: options.seed, scenario, crds: loadCrds(), profile: options.profile, epochMs: options.epochMs ?? Date.now() });
   const services: ServedService[] = [];
   const closeAll = async () => {
     for (const s of [...services].reverse()) await s.close().catch(() => undefined);
@@ -133,7 +145,7 @@ export async function startWorldServe(options: WorldServeOptions, starters: Worl
   }
   let fail!: (e: unknown) => void;
   const failed = new Promise<unknown>((r) => (fail = r));
-  const clock = runRealtime(world.kernel, { speed: options.speed, onError: (e) => fail(e) });
+  const clock = runRealtime(world.kernel, { speed: options.speed, onError: (e) => fail(e), ...(wallStart ? { startAtMs: Date.now() } : {}) });
   const lines = [
     `world: seed=${options.seed} scenario=${scenario.name} profile=${options.profile} speed=${options.speed}x clusters=${[...world.clusters.keys()].join(',')}`,
     ...services.flatMap((s) => s.lines),
@@ -172,11 +184,28 @@ function parsePort(v: string): number {
   return n;
 }
 
+/** Resolves with why to stop: SIGINT, SIGTERM, or an error of the world or a daemon. */
+export function stopSignal(...failures: Array<Promise<unknown>>): Promise<string> {
+  return new Promise<string>((resolveSignal) => {
+    const finish = (why: string) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolveSignal(why);
+    };
+    const onInt = () => finish('SIGINT');
+    const onTerm = () => finish('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    const error = (e: unknown) => finish(`error: ${e instanceof Error ? e.message : String(e)}`);
+    for (const f of failures) void f.then(error, error);
+  });
+}
+
 export function registerWorldServe(program: Command, out: (s: string) => void): void {
   const world = program.commands.find((c) => c.name() === 'world') ?? program.command('world').description('The simulated world.');
   world
     .command('serve')
-    .description('Serve the simulated world to real clients: a Kubernetes API per cluster (with a kubeconfig for kubectl), DynamoDB (dynalite), CloudStack (with its API and secret keys), the Volume Daemon and the replication appliance API, until stopped.')
+    .description('Serve the simulated world to real clients: a Kubernetes API per cluster (with a kubeconfig for kubectl), DynamoDB (dynalite), CloudStack (with its API and secret keys), the Volume Daemon and the replication appliance API, and one failoverctl daemon per cluster running the scenario\'s FailoverGroups, until stopped.')
     .option('--seed <n>', 'the root seed (a non-negative integer)', '1')
     .option('--scenario <name>', 'the built-in scenario', DEFAULT_SCENARIO)
     .option('--kubeconfig-out <path>', 'where to write the kubeconfig', DEFAULT_KUBECONFIG_OUT)
@@ -184,7 +213,8 @@ export function registerWorldServe(program: Command, out: (s: string) => void): 
     .option('--profile <profile>', 'fault profile: none, calm or swarm', 'none')
     .option('--kube-port <n>', 'the first Kubernetes API port, one per cluster (0: free ports)', '0')
     .option('--table <name>', 'the global-state table to create in dynalite', DEFAULT_TABLE)
-    .action(async (o: { seed: string; scenario: string; kubeconfigOut: string; speed: string; profile: string; kubePort: string; table: string }) => {
+    .option('--no-daemons', 'serve the world without the daemons and without FailoverGroups (run your own failoverctl daemon against it)')
+    .action(async (o: { seed: string; scenario: string; kubeconfigOut: string; speed: string; profile: string; kubePort: string; table: string; daemons: boolean }) => {
       const options: WorldServeOptions = {
         seed: parseSeed(o.seed),
         scenario: o.scenario,
@@ -195,20 +225,17 @@ export function registerWorldServe(program: Command, out: (s: string) => void): 
         table: o.table,
       };
       const served = await startWorldServe(options);
-      for (const line of served.lines) out(`${line}\n`);
+      let daemons: ServedDaemons | undefined;
+      try {
+        if (o.daemons !== false) daemons = startServedDaemons(served);
+      } catch (e) {
+        await served.stop();
+        throw e;
+      }
+      for (const line of [...served.lines, ...(daemons?.lines ?? [])]) out(`${line}\n`);
       out('serving; stop with Ctrl-C\n');
-      const signal = await new Promise<string>((resolveSignal) => {
-        const finish = (why: string) => {
-          process.off('SIGINT', onInt);
-          process.off('SIGTERM', onTerm);
-          resolveSignal(why);
-        };
-        const onInt = () => finish('SIGINT');
-        const onTerm = () => finish('SIGTERM');
-        process.once('SIGINT', onInt);
-        process.once('SIGTERM', onTerm);
-        void served.failed.then((e) => finish(`error: ${e instanceof Error ? e.message : String(e)}`));
-      });
+      const signal = await stopSignal(served.failed, ...(daemons ? [daemons.failed] : []));
+      await daemons?.stop();
       await served.stop();
       out(`stopped (${signal}) at virtual T+${served.world.kernel.elapsed()}ms\n`);
       if (signal.startsWith('error:')) process.exitCode = 1;

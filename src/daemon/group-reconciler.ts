@@ -27,6 +27,8 @@ export type TraceFn = (event: string, fields: Record<string, string | number | b
 export const STATUS_REFRESH_MS = 5 * 60_000;
 /** The longest the first heartbeat waits for the caches it reads. */
 export const CACHE_SYNC_WAIT_MS = 10_000;
+/** A standby whose group is not registered yet looks again after this long, doubling up to the heartbeat interval. */
+export const AWAITING_PRIMARY_RETRY_MS = 1_000;
 
 export interface GroupReconcilerDeps {
   clusterName: string;
@@ -265,13 +267,27 @@ export class GroupReconciler {
     state.runtime = { abort, intervalMs };
     const { clock } = this.deps;
     const loop = async () => {
-      // Spread the first beats of many groups over (at most) the first interval.
-      const jitterMs = this.deps.random.int(0, Math.min(intervalMs, 5_000));
+      // The first beat goes out at once (a peer's Failover waits for it); the second comes a jittered bit early,
+      // which spreads the beats of many groups that started together without ever stretching a gap past the interval.
+      const jitterMs = this.deps.random.int(0, Math.min(Math.floor(intervalMs / 2), 5_000));
       try {
-        await clock.sleep(jitterMs, abort.signal);
+        let earlyMs = jitterMs;
+        let retryMs = AWAITING_PRIMARY_RETRY_MS;
         while (!abort.signal.aborted && !this.stopped) {
+          // Beats keep to their grid: the time a beat takes comes off the wait for the next one.
+          const startedAt = clock.now();
           await this.beat(state, abort.signal);
-          await this.untilNextBeat(state, intervalMs, abort.signal);
+          let waitMs: number;
+          if (!state.record) {
+            // A standby before the primary has registered the group: look again soon (doubling up to the interval),
+            // so its first heartbeat follows the registration instead of coming up to an interval later.
+            waitMs = Math.min(retryMs, intervalMs);
+            retryMs = Math.min(retryMs * 2, intervalMs);
+          } else {
+            waitMs = intervalMs - earlyMs;
+            earlyMs = 0;
+          }
+          await this.untilNextBeat(state, Math.max(0, waitMs - (clock.now() - startedAt)), abort.signal);
         }
       } catch (e) {
         if (!abort.signal.aborted) this.log.error({ groupId: state.key, err: e }, 'Heartbeat loop ended');

@@ -82,11 +82,4 @@ describe('failoverctl simulate', () => {
     const again = JSON.parse((await cli('simulate', '--seed', '9', '--scenario-file', tiny, '--profile', 'none', '--no-failover', '--json')).out);
     expect(again.traceHash).toBe(j.traceHash);
   });
-
-  it('cli: start: runs the default simulation, the sample group\'s failover (seed=1)', async () => {
-    const r = await cli('start');
-    expect(r.code).toBe(0);
-    expect(r.out.split('\n')[0]).toMatch(/^Failover [0-9a-f-]+ of shop\/storefront: east -> west \(CONSISTENCY, planned\); seed 1, scenario sample$/);
-    expect(r.out.trimEnd().split('\n').at(-1)).toMatch(/^summary seed=1 scenario=sample /);
-  });
 });

@@ -1,6 +1,6 @@
 // Why: the production path end to end: two daemons built by `failoverctl daemon`'s own code (client-node over
 // HTTP to the simulated API servers, the DynamoDB driver against dynalite, the wall clock) register a group,
-// heartbeat, and run a Failover to completion. The simulated world runs in real time (faster than real).
+// heartbeat, and run a Failover to completion. The simulated world runs in real time.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +64,9 @@ describe('daemon: real drivers over HTTP', () => {
   it('daemon: http: registers, heartbeats and runs a Failover through client-node and DynamoDB (dynalite)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'daemon-http-'));
     const kubeconfig = join(dir, 'kubeconfig');
-    served = await startWorldServe({ seed: 1, scenario: 'sample', kubeconfigOut: kubeconfig, speed: 10, profile: 'none', kubePortBase: 0, table: 'failover-engine' });
+    // Speed 1, the way a user runs `failoverctl daemon` (on the wall clock) against `world serve --no-daemons`: the
+    // world's clock starts at the wall time and follows it, so the two clocks agree.
+    served = await startWorldServe({ seed: 1, scenario: 'sample', kubeconfigOut: kubeconfig, speed: 1, profile: 'none', kubePortBase: 0, table: 'failover-engine' });
     const world = served.world;
     const endpoint = /dynamodb: (\S+)/.exec(served.lines.join('\n'))![1];
     // Timeouts far above what a loaded machine needs, so a slow run is never mistaken for a stuck failover or a dead
@@ -101,6 +103,11 @@ describe('daemon: real drivers over HTTP', () => {
       expect((await gs.getGroup('shop/storefront'))?.ownerCluster).toBe('west');
       expect(world.volumeState('west', 'shop', 'db-data-0')).toBe('Primary');
       expect((await gs.listHistory('shop/storefront')).map((h) => h.status)).toEqual(['SUCCESS']);
+      // One clock: the daemons (wall clock) and the served objects (the world's clock, started at the wall time) agree,
+      // so the duration is the failover's, not the 2.94e7 s between the simulator's fixed epoch and today.
+      const metrics = world.get('west', { ...FailoverKind, namespace: 'shop', name: 'http-move' })?.status?.metrics as { totalFailoverTimeSeconds: number };
+      expect(metrics.totalFailoverTimeSeconds).toBeGreaterThan(0);
+      expect(metrics.totalFailoverTimeSeconds).toBeLessThan(180);
     } finally {
       stop('test done');
       await Promise.all(runs);

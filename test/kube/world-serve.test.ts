@@ -10,7 +10,7 @@ import { Kinds } from '../../drivers/cluster/cluster.port.ts';
 import { loadKubeConfigFile } from '../../drivers/cluster/kubeconfig.ts';
 import { createDynamoDBClient } from '../../drivers/globalstate/globalstate.dynamodb.ts';
 import { SimKernel } from '../../simulator/kernel.ts';
-import { buildProgram } from '../../src/cli/main.ts';
+import { buildProgram, main } from '../../src/cli/main.ts';
 import { startWorldServe } from '../../src/cli/world-serve.ts';
 import { runRealtime } from '../../src/sim-realtime.ts';
 
@@ -71,6 +71,23 @@ describe('world serve', () => {
     ).rejects.toThrow(/unknown scenario "nope"/);
   });
 
+  it('world serve: a bad or unknown flag is one line naming the problem and the fix, exit 2, before anything starts', async () => {
+    for (const [args, message] of [
+      [['--speed', '0'], /^failoverctl: --speed must be a positive number/],
+      [['--profile', 'loud'], /^failoverctl: --profile must be none, calm or swarm/],
+      [['--daemons', 'no'], /^failoverctl: unknown option '--daemons' \(Did you mean --no-daemons\?\); run the command with --help for its options$/],
+      [['--no-daemons', '--kube-port', 'x'], /^failoverctl: --kube-port must be a TCP port/],
+    ] as Array<[string[], RegExp]>) {
+      let err = '';
+      let out = '';
+      const code = await main(['node', 'failoverctl', 'world', 'serve', ...args], (s) => void (out += s), (s) => void (err += s));
+      expect(code, args.join(' ')).toBe(2);
+      expect(err.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(err.trimEnd(), args.join(' ')).toMatch(message);
+      expect(out).toBe('');
+    }
+  });
+
   it('realtime: virtual time follows the (injected) wall clock at the chosen speed, and stops with stop()', async () => {
     const kernel = new SimKernel({ seed: 1 });
     let wallMs = 1_000;
@@ -89,5 +106,19 @@ describe('world serve', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(kernel.elapsed()).toBe(1_500);
     expect(() => runRealtime(kernel, { speed: 0 })).toThrow(/speed must be a positive number/);
+  });
+
+  it('realtime: a world built at the wall time catches up with it (startAtMs), and its clock port reads the world\'s time', async () => {
+    const wallAtBuild = 1_800_000_000_000;
+    const kernel = new SimKernel({ seed: 1, epochMs: wallAtBuild });
+    expect(kernel.now()).toBe(wallAtBuild);
+    let wallMs = 5_000;
+    // The services took 700 ms to start: the loop starts at the wall time, not where the world was built.
+    const rt = runRealtime(kernel, { speed: 2, tickMs: 1, now: () => wallMs, startAtMs: wallAtBuild + 700 });
+    for (let i = 0; i < 500 && kernel.now() < wallAtBuild + 700; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(kernel.now()).toBe(wallAtBuild + 700);
+    wallMs += 100;
+    expect(rt.clock.now()).toBe(wallAtBuild + 900);
+    await rt.stop();
   });
 });

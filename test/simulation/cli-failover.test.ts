@@ -1,4 +1,4 @@
-// Why: the failover's command line: `failoverctl start` prints the sample failover as a per-stage timeline with
+// Why: the failover's command line: `failoverctl simulate` prints the sample failover as a per-stage timeline with
 // its outcome and replay command, `simulate --json` reports each invariant, and bad options end with one line
 // naming the option and exit code 2.
 import { describe, expect, it } from 'vitest';
@@ -18,8 +18,8 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 }
 
 describe('cli: failover simulation', () => {
-  it('cli: start: prints a per-stage timeline, the outcome and the replay command (sample, seed 1)', async () => {
-    const r = await cli('start');
+  it('cli: simulate --no-trace: prints a per-stage timeline, the outcome and the replay command (sample, seed 1)', async () => {
+    const r = await cli('simulate', '--seed', '1', '--scenario', 'sample', '--mode', 'CONSISTENCY', '--type', 'planned', '--profile', 'calm', '--no-trace');
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
     expect(lines[0]).toMatch(/^Failover [0-9a-f-]+ of shop\/storefront: east -> west \(CONSISTENCY, planned\); seed 1, scenario sample$/);

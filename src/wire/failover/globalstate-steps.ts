@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { Kinds } from '../../../drivers/cluster/cluster.port.ts';
 import { DriverError, isDriverError } from '../../../drivers/errors.ts';
 import type { JsonObject } from '../../../drivers/json.ts';
-import type { GroupRecord, HistoryRecord, VolumeHandoffState } from '../../../drivers/globalstate/globalstate.port.ts';
+import type { ClusterStatusRecord, GroupRecord, HistoryRecord, VolumeHandoffState } from '../../../drivers/globalstate/globalstate.port.ts';
 import { branchFor, writesHistory, type PeerObservation } from '../../../machines/failover/failover.plan.ts';
 import type { HistoryFigures, ReachabilityOutput, StepInput, StepOutput } from '../../../machines/failover/failover.types.ts';
 import type { TaskRunner } from '../provided-once.ts';
@@ -20,6 +20,8 @@ import { rememberReplicas } from './remembered.ts';
  * only once the record says the failover may have ended), about 4 reads a second while one side waits.
  */
 export const PEER_POLL_INTERVAL_MS = 250;
+/** How often validation re-reads the cluster records while waiting for a target's first heartbeat. */
+export const FIRST_HEARTBEAT_POLL_MS = 1_000;
 /** How long a reachability probe may take before the party counts as unreachable. */
 export const PROBE_TIMEOUT_MS = 5_000;
 /** History entries read when looking for this failover's record. */
@@ -101,6 +103,25 @@ export function globalStateSteps(w: FailoverWiring) {
     await gs.patchMetadata(input.request.groupId, needProof(input), { [DOWNTIME_KEY]: next }, { log: ctx.log, signal: ctx.signal });
   };
 
+  /**
+   * The target's heartbeat record. A target that has never reported (its daemon has just started) is waited for, up to
+   * the group's heartbeat timeout (after which a silent cluster counts as down), polling every
+   * FIRST_HEARTBEAT_POLL_MS; undefined if it still has not reported. A record, healthy or not, is returned at once.
+   */
+  const firstHeartbeatOf = async (input: StepInput, ctx: StepCtx): Promise<ClusterStatusRecord | undefined> => {
+    const r = input.request;
+    const deadline = nowMs() + r.group.timeouts.heartbeatMs;
+    for (let waited = false; ; waited = true) {
+      const clusters = await gs.listClusters(r.groupId, { log: ctx.log, signal: ctx.signal });
+      const target = clusters.find((c) => c.cluster === r.targetCluster);
+      if (target) return target;
+      const now = nowMs();
+      if (now >= deadline) return undefined;
+      if (!waited) ctx.log.info({ target: r.targetCluster, waitMs: deadline - now }, 'Waiting for the target cluster\'s first heartbeat');
+      await clock.sleep(Math.min(FIRST_HEARTBEAT_POLL_MS, deadline - now), ctx.signal);
+    }
+  };
+
   const validate = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
     const r = input.request;
     const record = await requireGroup(w, input, ctx);
@@ -120,10 +141,10 @@ export function globalStateSteps(w: FailoverWiring) {
       throw validationFailed('validateFailover', `group ${r.groupId} is locked by failover ${record.lock.failoverId} (${record.lock.holder}) until ${new Date(record.lock.expiresAtMs).toISOString()}: wait for it to finish`);
     }
     if (!r.force && input.role === 'source') {
-      const clusters = await gs.listClusters(r.groupId, { log: ctx.log, signal: ctx.signal });
-      const target = clusters.find((c) => c.cluster === r.targetCluster);
+      const target = await firstHeartbeatOf(input, ctx);
       if (!target || target.health !== 'OK') {
-        throw validationFailed('validateFailover', `target cluster ${r.targetCluster} is ${target ? `${target.health}` : 'not reporting heartbeats'}: fix it, or set force to fail over anyway`);
+        const waited = Math.round(r.group.timeouts.heartbeatMs / 1000);
+        throw validationFailed('validateFailover', `target cluster ${r.targetCluster} is ${target ? `${target.health}` : `not reporting heartbeats (none within ${waited}s)`}: fix it, or set force to fail over anyway`);
       }
     }
     if (input.role === 'target') {
