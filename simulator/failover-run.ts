@@ -11,9 +11,10 @@ import { simRandom } from '../drivers/random/random.sim.ts';
 import { SimSnapshotDisk, SimSnapshotStore } from '../drivers/snapshots/snapshot.sim.ts';
 import { groupIdOf } from '../machines/failover/group.types.ts';
 import { deriveFailoverStatus, type FailoverSnapshotLike, type FailoverStatus } from '../machines/failover/failover.status.ts';
-import type { FailoverMode, FailoverPolicy, FailoverRequest, FailoverRole, FailoverType } from '../machines/failover/failover.types.ts';
+import type { FailoverMode, FailoverPolicy, FailoverRole, FailoverType } from '../machines/failover/failover.types.ts';
 import { createFailoverHost, failoverSubmission, type FailoverHost } from '../src/runtime/failover-host.ts';
 import type { Submission } from '../src/runtime/operator-host.ts';
+import { failoverRequestOf } from '../src/daemon/failover-request.ts';
 import { silentLogger } from '../src/log.ts';
 import { wireFailover } from '../src/wire/cluster-failover.ts';
 import { DEFAULT_FENCE_DRIVER, type FailoverDeps } from '../src/wire/failover/deps.ts';
@@ -231,10 +232,8 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   const log = opts.log ?? silentLogger;
   const groupId = groupIdOf(group.spec);
   const force = spec.force ?? false;
-  const request: FailoverRequest = {
-    failoverId: kernel.prng.stream('request').uuid(),
-    failoverName: `failover-${opts.seed}`,
-    groupId,
+  const request = failoverRequestOf({
+    failover: { namespace: group.spec.namespace, name: `failover-${opts.seed}` },
     group: group.spec,
     sourceCluster: source,
     targetCluster: target!,
@@ -243,7 +242,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     force,
     reason: 'simulation',
     requestedAtMs: kernel.now(),
-  };
+  });
   kernel.emit('failover.requested', { failover: request.failoverId, group: groupId, source, target, mode: spec.mode, type: spec.type, force });
 
   // ----- the operators -----

@@ -24,6 +24,7 @@ import { failoverSubmission, type FailoverHost } from '../runtime/failover-host.
 import type { Submission } from '../runtime/operator-host.ts';
 import { Annotations, FailoverKind, FIELD_MANAGER } from './api.ts';
 import { FailoverAcceptance as A, mergeConditions, type KubeCondition } from './conditions.ts';
+import { failoverRequestOf } from './failover-request.ts';
 import { failoverIdOf, failoverSpecFromObject, requestedAtMsOf, type FailoverGroupRef, type FailoverSpec } from './failover-spec.ts';
 import type { GroupReconciler } from './group-reconciler.ts';
 import { groupSpecFromObject } from './group-spec.ts';
@@ -251,19 +252,19 @@ export class FailoverReconciler {
         problems.push(`spec.targetCluster: ${spec.targetCluster} already owns group ${groupId}: there is nothing to fail over (name the other cluster)`);
         continue;
       }
-      requests.push({
-        failoverId: failoverIdOf({ namespace: obj.metadata.namespace ?? '', name: obj.metadata.name }, ref),
-        failoverName: obj.metadata.name,
-        groupId,
-        group: gs.spec,
-        sourceCluster: source,
-        targetCluster: spec.targetCluster,
-        mode: spec.mode,
-        type: spec.type,
-        force: spec.force,
-        reason: spec.reason,
-        requestedAtMs,
-      });
+      requests.push(
+        failoverRequestOf({
+          failover: { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name },
+          group: gs.spec,
+          sourceCluster: source,
+          targetCluster: spec.targetCluster,
+          mode: spec.mode,
+          type: spec.type,
+          force: spec.force,
+          reason: spec.reason,
+          requestedAtMs,
+        }),
+      );
     }
     if (!known.has(spec.targetCluster)) {
       problems.push(`spec.targetCluster: ${JSON.stringify(spec.targetCluster)} is not a cluster of these groups (known: ${[...known].sort().join(', ')}): name a cluster whose daemon heartbeats for the group`);
