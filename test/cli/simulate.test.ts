@@ -86,7 +86,7 @@ describe('failoverctl simulate', () => {
   it('cli: start: runs the default simulation, the sample group\'s failover (seed=1)', async () => {
     const r = await cli('start');
     expect(r.code).toBe(0);
-    expect(r.out.split('\n')[0]).toMatch(/^Failover [0-9a-f-]+ of shop\/storefront: east -> west \(CONSISTENCY, planned\); seed 1, scenario sample$/);
+    expect(r.out.split('\n')[0]).toMatch(/^Failover failover-1-[0-9a-f]{8} of shop\/storefront: east -> west \(CONSISTENCY, planned\); seed 1, scenario sample$/);
     expect(r.out.trimEnd().split('\n').at(-1)).toMatch(/^summary seed=1 scenario=sample /);
   });
 });

@@ -27,10 +27,14 @@ export const caseArb = swarmCaseArb(50);
 
 export type SwarmCase = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 
-/** The runSimulation options of a case (the source is east, the target west, as in the generated scenarios). */
+/**
+ * The runSimulation options of a case (the source is east, the target west, as in the generated scenarios). An
+ * unplanned case runs in CONSISTENCY mode whatever was drawn: the daemon refuses an unplanned UPTIME Failover (it
+ * needs a cooperating source), and the unplanned charts are the same in either mode.
+ */
 export function caseOptions(c: SwarmCase): Omit<SimulationOptions, 'crds'> {
   const cluster = (side: 'source' | 'target') => (side === 'source' ? 'east' : 'west');
   const crashPoints: CrashPoint[] = c.crash ? [{ cluster: cluster(c.crash.side), atTransition: c.crash.atTransition, downMs: c.crash.downMs }] : [];
   const stallPoints: StallPoint[] = c.stall ? [{ cluster: cluster(c.stall.side), atMs: c.stall.atMs, durationMs: c.stall.durationMs }] : [];
-  return { seed: c.seed, scenario: `generated-${c.workloads}`, profile: 'swarm', failover: { mode: c.mode, type: c.type, force: c.force }, crashPoints, stallPoints };
+  return { seed: c.seed, scenario: `generated-${c.workloads}`, profile: 'swarm', failover: { mode: c.type === 'unplanned' ? 'CONSISTENCY' : c.mode, type: c.type, force: c.force }, crashPoints, stallPoints };
 }
