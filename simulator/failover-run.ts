@@ -21,7 +21,7 @@ import type { FaultPlan, FaultProfile } from './faults.ts';
 import { DaemonObjectInvariants, PENDING_FIX } from './invariants/daemon-objects.ts';
 import { FailoverInvariants, overallOutcome, type OverallOutcome, type SideView } from './invariants/failover.ts';
 import { InvariantViolation, type InvariantResult } from './kernel.ts';
-import { Prng } from './prng.ts';
+import { Prng, type RandomStream } from './prng.ts';
 import { generateGroup, parseScenario, scenarioToJson, type Scenario } from './scenario.ts';
 import { scenarioByName } from './scenarios/index.ts';
 import { SimWorld } from './world.ts';
@@ -57,6 +57,24 @@ export interface CrashPoint {
   downMs: number;
 }
 
+/** An API server down at `atMs` (from the start) for `downMs`, back with its watch history compacted. */
+export interface ApiServerRestart {
+  cluster: string;
+  atMs: number;
+  downMs: number;
+}
+
+/** The swarm's API server restarts, from their own stream of the seed (the fault plan's draws stay as they are). */
+export function drawApiServerRestarts(rnd: RandomStream, clusters: readonly string[], horizonMs: number): ApiServerRestart[] {
+  // The first outputs of streams seeded from neighbouring seeds are alike (all high): skip them.
+  for (let i = 0; i < 3; i++) rnd.float();
+  if (!rnd.chance(0.3)) return [];
+  const n = rnd.int(1, 2);
+  const out: ApiServerRestart[] = [];
+  for (let i = 0; i < n; i++) out.push({ cluster: rnd.pick(clusters), atMs: rnd.int(0, horizonMs), downMs: rnd.int(1_000, 20_000) });
+  return out.sort((a, b) => a.atMs - b.atMs);
+}
+
 /** Freeze an operator at `atMs` (from the start) for `durationMs`. */
 export interface StallPoint {
   cluster: string;
@@ -81,6 +99,11 @@ export interface SimulationOptions {
   crashPoints?: CrashPoint[];
   /** Operator stalls on top of the plan's (a stall longer than the lease's ttl makes the lease expire). */
   stallPoints?: StallPoint[];
+  /**
+   * API server restarts: the server is down for `downMs` and comes back with its watch history compacted, so every
+   * watch must relist after 410 Gone. Default: drawn from the seed for the swarm profile (none otherwise).
+   */
+  apiServerRestarts?: ApiServerRestart[];
   /** Bound on the liveness phase (default LIVENESS_BOUND_MS). */
   livenessBoundMs?: number;
   /** Hard bound on the whole run's virtual time. */
@@ -144,6 +167,8 @@ export interface SimulationResult {
   transitions: Partial<Record<FailoverRole, number>>;
   crashes: number;
   faultPlan: FaultPlan;
+  /** The API server restarts the run made (given, or drawn from the seed). */
+  apiServerRestarts: ApiServerRestart[];
   trace?: string[];
 }
 
@@ -164,7 +189,7 @@ export function resolveRunScenario(name: string, seed: number): Scenario {
 }
 
 /** The command that replays a run. */
-export function replayHint(o: { seed: number; scenario: string; profile: FaultProfile; failover: FailoverSpec; crashPoints?: CrashPoint[]; stallPoints?: StallPoint[] }): string {
+export function replayHint(o: { seed: number; scenario: string; profile: FaultProfile; failover: FailoverSpec; crashPoints?: CrashPoint[]; stallPoints?: StallPoint[]; apiServerRestarts?: ApiServerRestart[] }): string {
   const parts = [`npx failoverctl simulate --seed ${o.seed} --scenario ${o.scenario} --mode ${o.failover.mode} --type ${o.failover.type}`];
   if (o.failover.force) parts.push('--force');
   if (o.profile !== 'swarm') parts.push(`--profile ${o.profile}`);
@@ -172,6 +197,8 @@ export function replayHint(o: { seed: number; scenario: string; profile: FaultPr
   if (o.failover.target) parts.push(`--target ${o.failover.target}`);
   for (const c of o.crashPoints ?? []) parts.push(`--crash-at ${c.cluster}:${c.atTransition}:${c.downMs}`);
   for (const s of o.stallPoints ?? []) parts.push(`--stall ${s.cluster}:${s.atMs}:${s.durationMs}`);
+  // Given outright (not drawn from the seed): the command names them, and then they replace the drawn ones.
+  for (const r of o.apiServerRestarts ?? []) parts.push(`--apiserver-restart ${r.cluster}:${r.atMs}:${r.downMs}`);
   return parts.join(' ');
 }
 
@@ -337,6 +364,20 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     if (side) kernel.sched.at(start + st.atMs, `stall ${st.party}`, () => sim.stall(side.cluster, st.durationMs));
     healedAtMs = Math.max(healedAtMs, st.atMs + st.durationMs);
   }
+  const apiServerRestarts = opts.apiServerRestarts ?? (profile === 'swarm' ? drawApiServerRestarts(kernel.prng.stream('nemesis/apiserver-restart'), scenario.clusters, plan.healAtMs) : []);
+  for (const r of apiServerRestarts) {
+    if (!scenario.clusters.includes(r.cluster)) throw new SimulationOptionsError(`apiServerRestarts: ${r.cluster} is not a cluster of scenario ${scenario.name}; use one of ${scenario.clusters.join(', ')}`);
+    // The unplanned source's site is down anyway until it recovers; its server does not come back early.
+    if (spec.type === 'unplanned' && r.cluster === source) continue;
+    const server = `apiserver/${r.cluster}`;
+    kernel.sched.at(start + r.atMs, `restart ${server}`, () => {
+      kernel.emit('nemesis.apiserver-restart', { party: server, downMs: r.downMs });
+      kernel.setDown(server, true);
+      world.cluster(r.cluster).store.compactHistory();
+    });
+    kernel.sched.at(start + r.atMs + r.downMs, `restarted ${server}`, () => kernel.setDown(server, false));
+    healedAtMs = Math.max(healedAtMs, r.atMs + r.downMs);
+  }
   const sourceSide = sides[0];
   const targetSide = sides[1];
   const startNow = sim.clusters.filter((c) => spec.type !== 'unplanned' || c !== source);
@@ -468,7 +509,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     status,
     timeline,
     invariants: invariantResults,
-    replayHint: replayHint({ seed: opts.seed, scenario: scenarioName, profile, failover: spec, crashPoints: opts.crashPoints, stallPoints: opts.stallPoints }),
+    replayHint: replayHint({ seed: opts.seed, scenario: scenarioName, profile, failover: spec, crashPoints: opts.crashPoints, stallPoints: opts.stallPoints, apiServerRestarts: opts.apiServerRestarts }),
     traceHash: kernel.trace.hash(),
     eventCount: kernel.trace.eventCount,
     virtualDurationMs: endMs,
@@ -476,6 +517,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     transitions: { source: sourceSide.transitions, target: targetSide.transitions },
     crashes,
     faultPlan: plan,
+    apiServerRestarts,
   };
   if (failure) result.failure = failure;
   if (opts.keepTraceLines) result.trace = kernel.trace.lines;

@@ -3,7 +3,7 @@
 // runs the sample group's failover the same way. Every run replays byte for byte from its printed command.
 import type { Command } from 'commander';
 import type { FaultProfile } from '../../simulator/faults.ts';
-import { GENERATED_SCENARIO, resolveRunScenario, runSimulation, SimulationOptionsError, type CrashPoint, type SimulationResult, type StallPoint } from '../../simulator/failover-run.ts';
+import { GENERATED_SCENARIO, resolveRunScenario, runSimulation, SimulationOptionsError, type ApiServerRestart, type CrashPoint, type SimulationResult, type StallPoint } from '../../simulator/failover-run.ts';
 import type { Scenario } from '../../simulator/scenario.ts';
 import type { FailoverMode, FailoverType } from '../../machines/failover/failover.types.ts';
 import { loadCrds } from '../crds.ts';
@@ -25,6 +25,7 @@ export interface FailoverCliOptions {
   target?: string;
   crashAt?: string[];
   stall?: string[];
+  apiserverRestart?: string[];
   /** `--no-trace` sets it false. */
   trace?: boolean;
 }
@@ -46,6 +47,7 @@ export function addFailoverOptions(cmd: Command): Command {
     .option('--target <cluster>', 'the cluster to move to (default: the first other cluster)')
     .option('--crash-at <cluster:transition:downMs>', 'crash that operator right after its Nth transition, restart it downMs later (repeatable)', collect)
     .option('--stall <cluster:atMs:durationMs>', 'freeze that operator at atMs for durationMs (repeatable)', collect)
+    .option('--apiserver-restart <cluster:atMs:downMs>', 'restart that API server at atMs, down for downMs, back with its watch history compacted (repeatable; replaces the ones the swarm draws)', collect)
     .option('--no-trace', 'with a failover: print only the timeline and outcome, not the trace');
 }
 
@@ -55,7 +57,7 @@ export function addFailoverOptions(cmd: Command): Command {
  */
 export function failoverRequested(o: FailoverCliOptions): boolean {
   if (o.failover !== false) return true;
-  const named: Array<[string, unknown]> = [['--mode', o.mode], ['--type', o.type], ['--force', o.force], ['--source', o.source], ['--target', o.target], ['--crash-at', o.crashAt?.length], ['--stall', o.stall?.length]];
+  const named: Array<[string, unknown]> = [['--mode', o.mode], ['--type', o.type], ['--force', o.force], ['--source', o.source], ['--target', o.target], ['--crash-at', o.crashAt?.length], ['--stall', o.stall?.length], ['--apiserver-restart', o.apiserverRestart?.length]];
   const given = named.filter(([, v]) => Boolean(v)).map(([n]) => n);
   if (given.length > 0) throw new UsageError(`--no-failover runs the world alone, so ${given.join(', ')} cannot apply; drop --no-failover to run a failover, or drop ${given.join(', ')}`);
   if (o.trace === false) throw new UsageError('--no-trace applies to a failover run only; drop --no-failover or --no-trace');
@@ -78,6 +80,12 @@ export function parseStall(value: string): StallPoint {
   const [cluster, atMs, durationMs] = triple('--stall', value, ['cluster', 'atMs', 'durationMs']);
   if (durationMs < 1) throw new UsageError(`--stall: durationMs must be at least 1, got ${durationMs} in "${value}"`);
   return { cluster, atMs, durationMs };
+}
+
+export function parseApiServerRestart(value: string): ApiServerRestart {
+  const [cluster, atMs, downMs] = triple('--apiserver-restart', value, ['cluster', 'atMs', 'downMs']);
+  if (downMs < 1) throw new UsageError(`--apiserver-restart: downMs must be at least 1, got ${downMs} in "${value}"`);
+  return { cluster, atMs, downMs };
 }
 
 export interface FailoverCliDeps {
@@ -103,6 +111,7 @@ export async function runFailoverCli(o: FailoverCliOptions, out: (s: string) => 
   }
   const crashPoints = (o.crashAt ?? []).map(parseCrashAt);
   const stallPoints = (o.stall ?? []).map(parseStall);
+  const apiServerRestarts = o.apiserverRestart?.map(parseApiServerRestart);
   const printTrace = !o.json && o.trace !== false;
   let r: SimulationResult;
   try {
@@ -114,6 +123,7 @@ export async function runFailoverCli(o: FailoverCliOptions, out: (s: string) => 
       crds: loadCrds(),
       crashPoints,
       stallPoints,
+      ...(apiServerRestarts ? { apiServerRestarts } : {}),
       keepTraceLines: false,
       ...(printTrace ? { traceSink: (line: string) => out(line + '\n') } : {}),
     });

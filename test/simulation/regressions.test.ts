@@ -27,6 +27,8 @@ async function check(pin: Pin, outcome?: string): Promise<void> {
  *   source's ValidateFailover refuses a target in ERROR (no force). Both copies say FAILED, no invariant breaks; the
  *   paths these seeds were pinned for are no longer reached. (Reported: a daemon could hold its first heartbeat
  *   until its caches synced.)
+ * - seed=6, generated-10: rolledBack instead of completed: the API server restart the swarm draws for this seed
+ *   (east, 20 s) fails the source's ScaleDownWorkloads before the point of no return.
  * Every other pin reaches the same outcome as before.
  *
  * Seeds that found a bug, as pinned by the swarm (profile `swarm` unless said), each with the outcome it must reach
@@ -48,6 +50,11 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string; 
   {
     name: 'three plan crashes across both operators end completed (seed=6, generated-10, CONSISTENCY planned)',
     pin: { seed: 6, scenario: 'generated-10', failover: { mode: 'CONSISTENCY', type: 'planned' } },
+    // Daemon level (2026-12-07): the swarm now also restarts API servers, drawn from the seed; this seed restarts
+    // east's for 20 s at T+16.6s, ScaleDownWorkloads fails on it before the point of no return, and the source rolls
+    // back (both sides agree).
+    outcome: 'rolledBack',
+    outcomeBefore: 'completed',
   },
   // Formerly open findings (docs/durability-findings.md), fixed in the charts. None of these seeds reaches its
   // original path any more (checked on the trace: no leaseLost, no rollback, no AcquireLock give-up); they stay
