@@ -1,6 +1,7 @@
-// Why: one simulated failover from a seed, end to end: the world, an operator host per cluster (the same wiring
-// and persistence as the daemon), the request submitted to both operators, the nemesis (API faults, partitions,
-// operator crashes and stalls from the seed's plan, plus crashes at chosen transitions), a safety phase with
+// Why: one simulated failover from a seed, end to end, as users run it: the world, one daemon per cluster started
+// through startDaemon (src/daemon/sim-harness.ts; no other actor), the Failover created through the simulated
+// Kubernetes API (or by the target's daemon itself, for an automatic failover), the nemesis (API faults, partitions,
+// daemon crashes and stalls from the seed's plan, API server restarts, crashes at chosen transitions), a safety phase with
 // every `always` invariant checked after each event, then a liveness phase with faults healed in which the
 // failover must end within a bound. The result says what happened and how to replay it byte for byte.
 import type { Logger } from 'pino';
@@ -10,10 +11,10 @@ import { isDriverError } from '../drivers/errors.ts';
 import type { GlobalStatePort } from '../drivers/globalstate/globalstate.port.ts';
 import { groupIdOf } from '../machines/failover/group.types.ts';
 import { deriveFailoverStatus, type FailoverSnapshotLike, type FailoverStatus } from '../machines/failover/failover.status.ts';
-import type { FailoverMode, FailoverPolicy, FailoverRole, FailoverType } from '../machines/failover/failover.types.ts';
-import { Annotations } from '../src/daemon/api.ts';
+import type { FailoverMode, FailoverPolicy, FailoverRequest, FailoverRole, FailoverType } from '../machines/failover/failover.types.ts';
+import { Annotations, AUTO_FAILOVER_COMPONENT, FailoverKind, Labels } from '../src/daemon/api.ts';
 import { failoverRequestOf } from '../src/daemon/failover-request.ts';
-import { failoverObject } from '../src/daemon/failover-spec.ts';
+import { failoverObject, requestedAtMsOf } from '../src/daemon/failover-spec.ts';
 import { createDaemonSim } from '../src/daemon/sim-harness.ts';
 import type { HostSnapshotEvent } from '../src/runtime/operator-host.ts';
 import { silentLogger } from '../src/log.ts';
@@ -48,6 +49,12 @@ export interface FailoverSpec {
   /** `namespace/name` of the group to move; default the scenario's first group. */
   group?: string;
   policy?: Partial<FailoverPolicy>;
+  /**
+   * Who asks for the failover: `user` (default) creates the Failover through the Kubernetes API; `auto` creates
+   * none: the source site is dead from the start and the target's daemon must start the failover by itself
+   * (src/daemon/auto-failover.ts), exactly once. `auto` needs type unplanned and mode CONSISTENCY (what it creates).
+   */
+  trigger?: 'user' | 'auto';
 }
 
 /** Crash an operator right after it has seen its Nth snapshot (counted from 1 over the whole run). */
@@ -192,6 +199,7 @@ export function resolveRunScenario(name: string, seed: number): Scenario {
 export function replayHint(o: { seed: number; scenario: string; profile: FaultProfile; failover: FailoverSpec; crashPoints?: CrashPoint[]; stallPoints?: StallPoint[]; apiServerRestarts?: ApiServerRestart[] }): string {
   const parts = [`npx failoverctl simulate --seed ${o.seed} --scenario ${o.scenario} --mode ${o.failover.mode} --type ${o.failover.type}`];
   if (o.failover.force) parts.push('--force');
+  if (o.failover.trigger === 'auto') parts.push('--trigger auto');
   if (o.profile !== 'swarm') parts.push(`--profile ${o.profile}`);
   if (o.failover.source) parts.push(`--source ${o.failover.source}`);
   if (o.failover.target) parts.push(`--target ${o.failover.target}`);
@@ -218,6 +226,9 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   const spec = opts.failover;
   if (spec.mode !== 'CONSISTENCY' && spec.mode !== 'UPTIME') throw new SimulationOptionsError(`failover.mode must be CONSISTENCY or UPTIME, got ${JSON.stringify(spec.mode)}`);
   if (spec.type !== 'planned' && spec.type !== 'unplanned') throw new SimulationOptionsError(`failover.type must be planned or unplanned, got ${JSON.stringify(spec.type)}`);
+  const auto = spec.trigger === 'auto';
+  if (spec.trigger !== undefined && spec.trigger !== 'user' && spec.trigger !== 'auto') throw new SimulationOptionsError(`failover.trigger must be user or auto, got ${JSON.stringify(spec.trigger)}`);
+  if (auto && spec.type !== 'unplanned') throw new SimulationOptionsError('failover.trigger auto: the daemon starts an automatic failover of a dead primary as unplanned; use type unplanned');
   if (spec.type === 'unplanned' && spec.mode === 'UPTIME') {
     // What the daemon says of such a Failover (src/daemon/failover-spec.ts): it would never run.
     throw new SimulationOptionsError('failover.mode: UPTIME needs a cooperating source to hand traffic over, which an unplanned failover does not have: use CONSISTENCY');
@@ -266,21 +277,12 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   // pinned source cluster and request time, so both daemons build the same request as this one.
   const failoverRef = { namespace: group.spec.namespace, name: `failover-${opts.seed}` };
   const requestedAt = isoTime(kernel.now());
-  const request = failoverRequestOf({
-    failover: failoverRef,
-    group: group.spec,
-    sourceCluster: source,
-    targetCluster: target!,
-    mode: spec.mode,
-    type: spec.type,
-    force,
-    reason: 'simulation',
-    requestedAtMs: Date.parse(requestedAt),
-  });
-  kernel.emit('failover.requested', { failover: request.failoverId, group: groupId, source, target, mode: spec.mode, type: spec.type, force });
+  /** The failover's request, as both daemons build it; for an automatic failover, known once its Failover exists. */
+  let request: FailoverRequest | undefined;
+  let invariants: FailoverInvariants | undefined;
+  let objects: DaemonObjectInvariants | undefined;
 
   // ----- the daemons: one per cluster, started through startDaemon, the only actors -----
-  const invariants = new FailoverInvariants(world, request, group);
   let crashFailure: RunFailure | undefined;
   const crashWith = (message: string) => {
     crashFailure ??= { kind: 'crash', atMs: kernel.elapsed(), message };
@@ -294,10 +296,10 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   const sideOf = (cluster: string) => sides.find((s) => s.cluster === cluster);
   const onSnapshot = (cluster: string, e: HostSnapshotEvent) => {
     const side = sideOf(cluster);
-    if (!side || e.failoverId !== request.failoverId) return;
+    if (!side || !request || e.failoverId !== request.failoverId) return;
     side.transitions++;
     const snap = e.snapshot as unknown as FailoverSnapshotLike;
-    invariants.observe(cluster, snap);
+    invariants?.observe(cluster, snap);
     const stage = snap.context?.progress?.stage;
     const task = snap.context?.progress?.task;
     const now = kernel.elapsed();
@@ -315,7 +317,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   };
   const sim = createDaemonSim(world, {
     groups: [group.spec],
-    autoFailover: false,
+    autoFailover: auto,
     log,
     ...(spec.policy ? { policy: spec.policy } : {}),
     ...(opts.ports ? { clusterPort: (c: string, party: string) => runPorts.clusterPort(c, party), globalState: (party: string) => runPorts.globalStatePort(party) } : {}),
@@ -380,6 +382,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   }
   const sourceSide = sides[0];
   const targetSide = sides[1];
+  let recoverSite: ((atMs: number) => void) | undefined;
   const startNow = sim.clusters.filter((c) => spec.type !== 'unplanned' || c !== source);
   kernel.sched.at(start, 'daemons.start', () => {
     for (const c of startNow) launch(c, 'launch');
@@ -393,11 +396,17 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     kernel.setDown(`apiserver/${source}`, true);
     kernel.setDown(sourceSide.party, true);
     starting.add(source);
-    kernel.sched.at(start + outageMs, 'site.recovered', () => {
-      kernel.setDown(`apiserver/${source}`, false);
-      kernel.setDown(sourceSide.party, false);
-      launch(source, 'launch');
-    });
+    recoverSite = (atMs: number) => {
+      healedAtMs = Math.max(healedAtMs, atMs);
+      kernel.sched.at(start + atMs, 'site.recovered', () => {
+        kernel.setDown(`apiserver/${source}`, false);
+        kernel.setDown(sourceSide.party, false);
+        launch(source, 'launch');
+      });
+    };
+    // An automatic failover needs the primary dead past its heartbeat timeout: the site comes back only once the
+    // target's daemon has started the failover (then for the same outage again), or never.
+    if (!auto) recoverSite(outageMs);
   }
   // The user creates the Failover through the Kubernetes API: in the source cluster for a planned failover (its
   // daemon copies it to the target), in the target for an unplanned one (the source cannot be reached).
@@ -415,6 +424,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   });
   let created = false;
   const createFailover = () => {
+    if (auto) return;
     userPort.create(failover, { log, fieldManager: USER_PARTY }).then(
       () => {
         created = true;
@@ -432,20 +442,54 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   kernel.sched.at(start, 'failover.create', createFailover);
 
   // ----- invariants -----
-  invariants.install(sim.disks);
   const hostOf = (cluster: string) => (sim.running(cluster) ? sim.daemon(cluster).host : undefined);
-  const views = (): SideView[] => sides.map((s) => ({ cluster: s.cluster, role: s.role, snapshot: hostOf(s.cluster)?.snapshot(request.failoverId) as unknown as FailoverSnapshotLike | undefined }));
+  const views = (): SideView[] =>
+    sides.map((s) => ({ cluster: s.cluster, role: s.role, snapshot: request ? (hostOf(s.cluster)?.snapshot(request.failoverId) as unknown as FailoverSnapshotLike | undefined) : undefined }));
   let boundMessage: string | undefined;
-  invariants.installEventually(views, () => boundMessage);
-  const objects = new DaemonObjectInvariants(world, request);
-  objects.install();
+  /** The failover is known: its request is what both daemons build from the Failover object. */
+  const adopt = (failoverName: string, reason: string, requestedAtMs: number, forced: boolean) => {
+    request = failoverRequestOf({ failover: { namespace: group.spec.namespace, name: failoverName }, group: group.spec, sourceCluster: source, targetCluster: target!, mode: spec.mode, type: spec.type, force: forced, reason, requestedAtMs });
+    kernel.emit('failover.requested', { failover: request.failoverId, group: groupId, source, target, mode: spec.mode, type: spec.type, force, trigger: spec.trigger ?? 'user' });
+    invariants = new FailoverInvariants(world, request, group);
+    invariants.install(sim.disks);
+    invariants.installEventually(views, () => boundMessage);
+    objects = new DaemonObjectInvariants(world, request);
+    objects.install();
+  };
+  if (!auto) adopt(failoverRef.name, 'simulation', Date.parse(requestedAt), force);
+  else {
+    // The target's daemon creates the Failover itself (auto-failover-<group>-<time>), exactly once.
+    const autoFailovers = () => world.cluster(target!).store.list(FailoverKind).items.filter((o) => o.metadata.labels?.[Labels.component] === AUTO_FAILOVER_COMPONENT);
+    world.cluster(target!).store.subscribe((c) => {
+      if (request || c.type !== 'ADDED' || c.object.kind !== FailoverKind.kind || c.object.metadata.labels?.[Labels.component] !== AUTO_FAILOVER_COMPONENT) return;
+      const name = c.object.metadata.name;
+      const reason = typeof c.object.spec?.reason === 'string' ? c.object.spec.reason : '';
+      const at = requestedAtMsOf(c.object) ?? kernel.now();
+      const forced = c.object.spec?.force === true;
+      created = true;
+      // Outside the store's commit: the invariants subscribe to the stores themselves.
+      kernel.sched.after(0, 'failover.adopt', () => {
+        adopt(name, reason, at, forced);
+        recoverSite?.(kernel.elapsed() + Math.max(plan.healAtMs, UNPLANNED_OUTAGE_MS));
+      });
+    });
+    kernel.addInvariant({
+      name: 'auto-failover-once',
+      kind: 'eventually',
+      check: () => {
+        const n = autoFailovers().length;
+        return n === 1 ? undefined : `the target's daemon created ${n} automatic Failovers of a dead primary (want exactly 1)`;
+      },
+    });
+  }
 
   // ----- run: safety, then liveness -----
   const ended = () =>
     created &&
+    request !== undefined &&
     sides.every((s) => {
       const host = hostOf(s.cluster);
-      return host !== undefined && host.alive && host.isDone(request.failoverId) && host.isPersisted(request.failoverId);
+      return host !== undefined && host.alive && host.isDone(request!.failoverId) && host.isPersisted(request!.failoverId);
     });
   const livenessBoundMs = opts.livenessBoundMs ?? LIVENESS_BOUND_MS;
   let violation: InvariantViolation | undefined;
@@ -461,14 +505,14 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       });
       if (r.reason !== 'until' || Math.min(opts.maxVirtualMs ?? Number.POSITIVE_INFINITY, healedAtMs + livenessBoundMs) <= deadlineMs) break;
     }
-    invariants.checkGlobalLogs();
+    invariants?.checkGlobalLogs();
     kernel.checkAlways(true);
     if (!crashFailure && ended()) {
       // Let what the failover set in motion converge (pods starting, the last resync, the Failover copies'
       // statuses, the group statuses at the next heartbeat) before the eventual checks. Both are read once per
       // virtual second, not after every event.
-      for (let i = 0; i < 120 && !(world.converged() && objects.settled()); i++) await kernel.run({ untilMs: kernel.now() + 1_000 });
-      await objects.awaitGroupStatus((ms) => kernel.run({ untilMs: kernel.now() + ms }));
+      for (let i = 0; i < 120 && !(world.converged() && objects!.settled()); i++) await kernel.run({ untilMs: kernel.now() + 1_000 });
+      await objects!.awaitGroupStatus((ms) => kernel.run({ untilMs: kernel.now() + ms }));
     }
   } catch (e) {
     if (e instanceof InvariantViolation) violation = e;
@@ -477,7 +521,8 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   if (!ended() && !violation && !thrown && !crashFailure) {
     boundMessage = `not every side ended within ${livenessBoundMs}ms after the faults healed (T+${healedAtMs}ms)`;
   }
-  invariants.checkGlobalLogs();
+  invariants?.checkGlobalLogs();
+  if (auto && !request && !violation && !thrown && !crashFailure) boundMessage = 'the target\'s daemon never started an automatic failover of the dead primary';
 
   // ----- results -----
   // Eventual invariants are judged only on a run that reached its end; a run stopped by a crash or a safety
@@ -504,7 +549,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   const result: SimulationResult = {
     seed: opts.seed,
     scenario: scenarioName,
-    failover: { mode: spec.mode, type: spec.type, force, source, target: target!, groupId, failoverId: request.failoverId },
+    failover: { mode: spec.mode, type: spec.type, force: request?.force ?? force, source, target: target!, groupId, failoverId: request?.failoverId ?? '' },
     outcome,
     status,
     timeline,

@@ -26,6 +26,7 @@ export interface FailoverCliOptions {
   crashAt?: string[];
   stall?: string[];
   apiserverRestart?: string[];
+  trigger?: string;
   /** `--no-trace` sets it false. */
   trace?: boolean;
 }
@@ -43,6 +44,7 @@ export function addFailoverOptions(cmd: Command): Command {
     .option('--mode <mode>', `the failover mode: ${MODES.join(' or ')} (default CONSISTENCY)`)
     .option('--type <type>', `the failover type: ${TYPES.join(' or ')} (default planned)`)
     .option('--force', 'skip the advisory safety checks (suspended group, target health)')
+    .option('--trigger <who>', 'who starts the failover: user (a Failover created through the API) or auto (the source site is dead; the target\'s daemon must start it)')
     .option('--source <cluster>', 'the cluster to move away from (default: the scenario\'s primary)')
     .option('--target <cluster>', 'the cluster to move to (default: the first other cluster)')
     .option('--crash-at <cluster:transition:downMs>', 'crash that operator right after its Nth transition, restart it downMs later (repeatable)', collect)
@@ -57,7 +59,7 @@ export function addFailoverOptions(cmd: Command): Command {
  */
 export function failoverRequested(o: FailoverCliOptions): boolean {
   if (o.failover !== false) return true;
-  const named: Array<[string, unknown]> = [['--mode', o.mode], ['--type', o.type], ['--force', o.force], ['--source', o.source], ['--target', o.target], ['--crash-at', o.crashAt?.length], ['--stall', o.stall?.length], ['--apiserver-restart', o.apiserverRestart?.length]];
+  const named: Array<[string, unknown]> = [['--mode', o.mode], ['--type', o.type], ['--force', o.force], ['--source', o.source], ['--target', o.target], ['--crash-at', o.crashAt?.length], ['--stall', o.stall?.length], ['--trigger', o.trigger], ['--apiserver-restart', o.apiserverRestart?.length]];
   const given = named.filter(([, v]) => Boolean(v)).map(([n]) => n);
   if (given.length > 0) throw new UsageError(`--no-failover runs the world alone, so ${given.join(', ')} cannot apply; drop --no-failover to run a failover, or drop ${given.join(', ')}`);
   if (o.trace === false) throw new UsageError('--no-trace applies to a failover run only; drop --no-failover or --no-trace');
@@ -112,6 +114,7 @@ export async function runFailoverCli(o: FailoverCliOptions, out: (s: string) => 
   const crashPoints = (o.crashAt ?? []).map(parseCrashAt);
   const stallPoints = (o.stall ?? []).map(parseStall);
   const apiServerRestarts = o.apiserverRestart?.map(parseApiServerRestart);
+  if (o.trigger !== undefined && o.trigger !== 'user' && o.trigger !== 'auto') throw new UsageError(`--trigger must be user or auto, got "${o.trigger}"`);
   const printTrace = !o.json && o.trace !== false;
   let r: SimulationResult;
   try {
@@ -119,7 +122,7 @@ export async function runFailoverCli(o: FailoverCliOptions, out: (s: string) => 
       seed,
       scenario,
       profile,
-      failover: { mode, type, force: Boolean(o.force), ...(o.source ? { source: o.source } : {}), ...(o.target ? { target: o.target } : {}) },
+      failover: { mode, type, force: Boolean(o.force), ...(o.trigger === 'auto' ? { trigger: 'auto' as const } : {}), ...(o.source ? { source: o.source } : {}), ...(o.target ? { target: o.target } : {}) },
       crds: loadCrds(),
       crashPoints,
       stallPoints,
