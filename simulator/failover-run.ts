@@ -459,7 +459,10 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   if (!auto) adopt(failoverRef.name, 'simulation', Date.parse(requestedAt), force);
   else {
     // The target's daemon creates the Failover itself (auto-failover-<group>-<time>), exactly once.
-    const autoFailovers = () => world.cluster(target!).store.list(FailoverKind).items.filter((o) => o.metadata.labels?.[Labels.component] === AUTO_FAILOVER_COMPONENT);
+    // Those the target's daemon created itself: a later one the old source's daemon makes (when the new primary
+    // dies in turn, a stall past the heartbeat timeout for example) is copied here with mirrored-from.
+    const autoFailovers = () =>
+      world.cluster(target!).store.list(FailoverKind).items.filter((o) => o.metadata.labels?.[Labels.component] === AUTO_FAILOVER_COMPONENT && o.metadata.annotations?.[Annotations.mirroredFrom] === undefined);
     world.cluster(target!).store.subscribe((c) => {
       if (request || c.type !== 'ADDED' || c.object.kind !== FailoverKind.kind || c.object.metadata.labels?.[Labels.component] !== AUTO_FAILOVER_COMPONENT) return;
       const name = c.object.metadata.name;
@@ -478,7 +481,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       kind: 'eventually',
       check: () => {
         const n = autoFailovers().length;
-        return n === 1 ? undefined : `the target's daemon created ${n} automatic Failovers of a dead primary (want exactly 1)`;
+        return n === 1 ? undefined : `the target's daemon created ${n} automatic Failovers of the dead primary (want exactly 1)`;
       },
     });
   }

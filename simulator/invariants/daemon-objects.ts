@@ -17,11 +17,15 @@ export const DAEMON_INV = {
 } as const;
 
 /**
- * Invariants whose failure comes only from a known bug another change fixes: still checked and reported, but a run
- * does not fail on them (`failure` stays unset) until the fix merges. Empty: over 120 swarm cases (2026-12-07) every
- * daemon-level invariant held, group-status-agrees included, so all of them are in the default set.
+ * Invariants whose failure comes only from a known bug another change fixes: still checked and reported (each run's
+ * `invariants`), but a run does not fail on them (`failure` stays unset) until the fix merges. Remove a name here
+ * once its fix is in.
+ * - succeeded-names-final-task (2026-12-07): one swarm case in about 500 ended with a source copy at SUCCESS whose
+ *   state was TASK_MarkVolumesReadyForPromotion in VolumeTransitionSource: the derived status names a stale task
+ *   (the status fix for the copies' state, failover.status.ts, is in flight). group-status-agrees held in every
+ *   case tried and stays in the default set.
  */
-export const PENDING_FIX: ReadonlySet<string> = new Set<string>();
+export const PENDING_FIX: ReadonlySet<string> = new Set<string>([DAEMON_INV.succeededNamesFinalTask]);
 
 /** What a daemon-level invariant may read: the world, the failover's request, its clusters by role. */
 export interface DaemonRunContext {
