@@ -6,10 +6,11 @@ import { setMaxListeners } from 'node:events';
 import { createActor, fromPromise } from 'xstate';
 import { failoverMachine } from '../machines/failover/failover.machine.ts';
 import type { FailoverInput, FailoverRequest, FailoverRole, ReachabilityOutput, StepInput, StepOutput } from '../machines/failover/failover.types.ts';
-import { groupIdOf, type FailoverGroupSpec, type WorkloadSpec } from '../machines/failover/group.types.ts';
+import { type FailoverGroupSpec, type WorkloadSpec } from '../machines/failover/group.types.ts';
 import { replicationMachine, type RequestStateInput, type VolumeRef, type WaitVolumeInput } from '../machines/replication/replication.machine.ts';
 import type { VolumeView } from '../machines/replication/replication.types.ts';
 import { workloadMachine, type ScaleInput, type WaitWorkloadInput, type WorkloadView } from '../machines/workload/workload.machine.ts';
+import { failoverRequestOf } from '../src/daemon/failover-request.ts';
 import { runToCompletion } from '../src/wire/children.ts';
 import { mapLimit } from '../src/wire/limit.ts';
 
@@ -156,10 +157,8 @@ export const noopFailoverLogic = failoverMachine.provide({
 });
 
 export function floorRequest(group: FailoverGroupSpec, n: number): FailoverRequest {
-  return {
-    failoverId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    failoverName: `floor-${n}`,
-    groupId: groupIdOf(group),
+  return failoverRequestOf({
+    failover: { namespace: group.namespace, name: `floor-${n}` },
     group,
     sourceCluster: 'east',
     targetCluster: 'west',
@@ -168,7 +167,7 @@ export function floorRequest(group: FailoverGroupSpec, n: number): FailoverReque
     force: false,
     reason: 'benchmark floor',
     requestedAtMs: NOW_MS,
-  };
+  });
 }
 
 /** One side of a failover to its final state; resolves with its outcome. */

@@ -87,8 +87,11 @@ export async function measureRto(workloads: number, variant: LatencyVariant, see
   const t0 = performance.now();
   const r = await runSimulation({ seed, scenario: benchScenario(`rto-${workloads}`, [group]), plan, failover: { mode: 'CONSISTENCY', type: 'planned' }, crds: loadCrds() });
   const realMs = performance.now() - t0;
-  const targetEnd = r.timeline.filter((s) => s.role === 'target').reduce((m, s) => Math.max(m, s.endMs), 0);
-  const bothEnded = r.timeline.reduce((m, s) => Math.max(m, s.endMs), 0);
+  // From the failover's first transition: the runs are daemon-level, and the daemons read the Failover (informer
+  // lists, the copy to the peer, watch latencies) before the chart starts; that is not the chart's critical path.
+  const first = r.timeline.reduce((m, s) => Math.min(m, s.startMs), Number.POSITIVE_INFINITY);
+  const targetEnd = r.timeline.filter((s) => s.role === 'target').reduce((m, s) => Math.max(m, s.endMs), 0) - first;
+  const bothEnded = r.timeline.reduce((m, s) => Math.max(m, s.endMs), 0) - first;
   const term = (prefix: string) => {
     const ms = bound.terms.find((t) => t.step.startsWith(prefix))?.ms;
     return ms === undefined ? undefined : round(ms, 1);

@@ -157,6 +157,9 @@ async function main() {
     settings: cfg,
     sim: {
       failoversPerSec: sim.failoversPerSec,
+      // runSimulation runs the daemons (one per cluster, through startDaemon, the Failover created through the
+      // Kubernetes API) since 2026-12-07, so the simulator's figure is the daemon-level one: the same number.
+      daemonFailoversPerSec: sim.failoversPerSec,
       failoversPerCpuSec: sim.failoversPerCpuSec,
       floorFailoversPerSec: floor.failoversPerSec,
       overheadRatio: paired.overheadRatio,

@@ -1,5 +1,6 @@
 // Why: the figures of the simulator's own speed: full CONSISTENCY failovers of the reference group per second of
-// real time with faults on (sim.failoversPerSec), simulated seconds per real second (sim.compression), and the same
+// real time with faults on, run through the daemons as users run them (sim.failoversPerSec, also reported as
+// sim.daemonFailoversPerSec), simulated seconds per real second (sim.compression), and the same
 // charts on no-op drivers, XState's floor (sim.floorFailoversPerSec), timed in alternating batches with the
 // simulator so that the ratio between the two compares runs on the same machine state.
 import { runSimulation, type RunOutcome } from '../simulator/failover-run.ts';

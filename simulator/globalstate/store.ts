@@ -221,6 +221,13 @@ export class SimGlobalStateStore {
     return jsonClone(rec);
   }
 
+  /** World setup: a cluster that has never heartbeated for the group (its daemon has not started yet). */
+  forgetCluster(groupId: string, cluster: string): boolean {
+    const gone = this.clusterStatus.get(groupId)?.delete(cluster) ?? false;
+    if (gone) this.kernel.emit('globalstate.cluster.forgotten', { group: groupId, cluster });
+    return gone;
+  }
+
   /** Sorted by cluster name (the order of the CLUSTER#<name> sort keys). */
   listClusters(groupId: string): ClusterStatusRecord[] {
     const perGroup = this.clusterStatus.get(groupId);

@@ -2,7 +2,7 @@
 // after every event (safety) and once faults have healed (liveness). Checks are incremental: each one keeps the
 // little state it needs and looks again only at what an event touched (store subscriptions, snapshot commits),
 // so hundreds of runs stay cheap.
-import type { KubeObject } from '../../drivers/cluster/cluster.port.ts';
+import { Kinds, type KubeObject } from '../../drivers/cluster/cluster.port.ts';
 import type { SnapshotCommit } from '../../drivers/snapshots/snapshot.sim.ts';
 import {
   deriveFailoverStatus,
@@ -14,6 +14,7 @@ import {
 } from '../../machines/failover/failover.status.ts';
 import type { FailoverRequest } from '../../machines/failover/failover.types.ts';
 import { failoverStatusOf } from '../../src/runtime/failover-host.ts';
+import { EngineAnnotations as TrafficAnnotations } from '../../src/wire/annotations.ts';
 import { FENCING_TOKEN_ANNOTATION } from '../../src/wire/fenced-write.ts';
 import type { SimKernel } from '../kernel.ts';
 import type { ScenarioGroup } from '../scenario.ts';
@@ -23,6 +24,7 @@ import type { SimWorld } from '../world.ts';
 /** Invariant names, as reported in RunResult.invariants and failures. */
 export const INV = {
   singleWriter: 'single-writer',
+  singleSiteTraffic: 'single-site-traffic',
   consistencyScaleUp: 'consistency-target-after-source-down',
   noDataLoss: 'consistency-no-data-loss',
   tokensGrow: 'fencing-tokens-grow',
@@ -45,6 +47,7 @@ export interface SideView {
 }
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet']);
+const NETWORK_KINDS = new Set(['VirtualService', 'Ingress']);
 
 /**
  * Whether an active snapshot declares the dual-primary or the source-fenced window. A live snapshot carries its
@@ -71,6 +74,8 @@ export class FailoverInvariants {
   // single writer
   private readonly dirtyVolumes = new Set<string>();
   private readonly overlapping = new Set<string>();
+  /** Per network resource (`Kind/name`): the clusters whose copy serves traffic (dns-disabled not set). */
+  private readonly serving = new Map<string, Set<string>>();
   private fencesDirty = true;
   private readonly fenced = new Map<string, boolean>();
   // consistency scale-up: kept from store changes (no copies), keyed `Kind/name`
@@ -112,11 +117,16 @@ export class FailoverInvariants {
     }
     for (const c of this.world.clusters.values()) {
       c.store.subscribe((change) => this.onStoreChange(c.name, change.type, change.object));
+      for (const n of this.request.group.networkResources) {
+        const obj = c.store.peek({ ...Kinds[n.kind], namespace: this.ns, name: n.name });
+        if (obj) this.onStoreChange(c.name, 'ADDED', obj as KubeObject);
+      }
     }
     for (const [cluster, disk] of disks) disk.subscribe((c) => this.onCommit(cluster, c));
     const always = (name: string, check: () => string | undefined) => this.kernel.addInvariant({ name, kind: 'always', check });
     const recorded = (name: string) => () => this.violations.get(name);
     always(INV.singleWriter, () => this.checkSingleWriter());
+    always(INV.singleSiteTraffic, () => this.checkSingleSiteTraffic());
     if (this.request.mode === 'CONSISTENCY') {
       always(INV.consistencyScaleUp, () => this.checkScaleUp());
       if (this.request.type === 'planned') always(INV.noDataLoss, () => this.checkNoDataLoss());
@@ -194,6 +204,13 @@ export class FailoverInvariants {
     }
     if (ns !== this.ns) return;
     if (kind === 'VolumeReplication') this.dirtyVolumes.add(obj.metadata.name);
+    else if (NETWORK_KINDS.has(kind)) {
+      const key = `${kind}/${obj.metadata.name}`;
+      let on = this.serving.get(key);
+      if (!on) this.serving.set(key, (on = new Set()));
+      if (type !== 'DELETED' && obj.metadata.annotations?.[TrafficAnnotations.dnsDisabled] !== 'true') on.add(cluster);
+      else on.delete(cluster);
+    }
     else if (WORKLOAD_KINDS.has(kind)) {
       const key = `${kind}/${obj.metadata.name}`;
       if (cluster === this.request.targetCluster) {
@@ -284,6 +301,15 @@ export class FailoverInvariants {
       }
     }
     return undefined;
+  }
+
+  /** Two unfenced sites serve one network resource's traffic only inside a declared window. */
+  private checkSingleSiteTraffic(): string | undefined {
+    let both: string | undefined;
+    for (const [key, on] of this.serving) if (on.size >= 2 && (both === undefined || key < both)) both = key;
+    if (both === undefined || this.windowOpen()) return undefined;
+    const serving = [...this.serving.get(both)!].filter((c) => !this.isFenced(c)).sort();
+    return serving.length >= 2 ? `${both} in ${this.ns} serves traffic on ${serving.join(' and ')} (none fenced) outside the declared window` : undefined;
   }
 
   private checkScaleUp(): string | undefined {

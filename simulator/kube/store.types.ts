@@ -75,6 +75,8 @@ export interface KubeStore {
   delete(ref: ObjectRef, opts?: Omit<DeleteOpts, 'log' | 'signal'>): boolean;
   /** Starts a watch; events are delivered through `deliver` (the caller decides latency), their objects frozen and shared. */
   watch(gvk: GVK, opts: Omit<WatchOpts, 'log' | 'signal'>, deliver: (e: WatchEvent) => void): { stop(): void };
+  /** Forgets the watch history (an API server restart, etcd compaction): older watches get 410 Gone and relist. */
+  compactHistory(): void;
   /** Every committed change, synchronously, for the simulated controllers and invariants. */
   subscribe(listener: (c: StoreChange) => void): () => void;
 }

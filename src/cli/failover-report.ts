@@ -64,5 +64,6 @@ export function failoverJson(r: SimulationResult): Record<string, unknown> {
     traceHash: r.traceHash,
     crashes: r.crashes,
     faultPlan: r.faultPlan,
+    apiServerRestarts: r.apiServerRestarts,
   };
 }

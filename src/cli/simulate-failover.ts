@@ -3,7 +3,7 @@
 // byte from its printed command.
 import type { Command } from 'commander';
 import type { FaultProfile } from '../../simulator/faults.ts';
-import { GENERATED_SCENARIO, resolveRunScenario, runSimulation, SimulationOptionsError, type CrashPoint, type SimulationResult, type StallPoint } from '../../simulator/failover-run.ts';
+import { GENERATED_SCENARIO, resolveRunScenario, runSimulation, SimulationOptionsError, type ApiServerRestart, type CrashPoint, type SimulationResult, type StallPoint } from '../../simulator/failover-run.ts';
 import type { Scenario } from '../../simulator/scenario.ts';
 import type { FailoverMode, FailoverType } from '../../machines/failover/failover.types.ts';
 import { loadCrds } from '../crds.ts';
@@ -25,6 +25,8 @@ export interface FailoverCliOptions {
   target?: string;
   crashAt?: string[];
   stall?: string[];
+  apiserverRestart?: string[];
+  trigger?: string;
   /** `--no-trace` sets it false. */
   trace?: boolean;
 }
@@ -42,10 +44,12 @@ export function addFailoverOptions(cmd: Command): Command {
     .option('--mode <mode>', `the failover mode: ${MODES.join(' or ')} (default CONSISTENCY)`)
     .option('--type <type>', `the failover type: ${TYPES.join(' or ')} (default planned)`)
     .option('--force', 'skip the advisory safety checks (suspended group, target health)')
+    .option('--trigger <who>', 'who starts the failover: user (a Failover created through the API) or auto (the source site is dead; the target\'s daemon must start it)')
     .option('--source <cluster>', 'the cluster to move away from (default: the scenario\'s primary)')
     .option('--target <cluster>', 'the cluster to move to (default: the first other cluster)')
     .option('--crash-at <cluster:transition:downMs>', 'crash that operator right after its Nth transition, restart it downMs later (repeatable)', collect)
     .option('--stall <cluster:atMs:durationMs>', 'freeze that operator at atMs for durationMs (repeatable)', collect)
+    .option('--apiserver-restart <cluster:atMs:downMs>', 'restart that API server at atMs, down for downMs, back with its watch history compacted (repeatable; replaces the ones the swarm draws)', collect)
     .option('--no-trace', 'with a failover: print only the timeline and outcome, not the trace');
 }
 
@@ -55,7 +59,7 @@ export function addFailoverOptions(cmd: Command): Command {
  */
 export function failoverRequested(o: FailoverCliOptions): boolean {
   if (o.failover !== false) return true;
-  const named: Array<[string, unknown]> = [['--mode', o.mode], ['--type', o.type], ['--force', o.force], ['--source', o.source], ['--target', o.target], ['--crash-at', o.crashAt?.length], ['--stall', o.stall?.length]];
+  const named: Array<[string, unknown]> = [['--mode', o.mode], ['--type', o.type], ['--force', o.force], ['--source', o.source], ['--target', o.target], ['--crash-at', o.crashAt?.length], ['--stall', o.stall?.length], ['--trigger', o.trigger], ['--apiserver-restart', o.apiserverRestart?.length]];
   const given = named.filter(([, v]) => Boolean(v)).map(([n]) => n);
   if (given.length > 0) throw new UsageError(`--no-failover runs the world alone, so ${given.join(', ')} cannot apply; drop --no-failover to run a failover, or drop ${given.join(', ')}`);
   if (o.trace === false) throw new UsageError('--no-trace applies to a failover run only; drop --no-failover or --no-trace');
@@ -78,6 +82,12 @@ export function parseStall(value: string): StallPoint {
   const [cluster, atMs, durationMs] = triple('--stall', value, ['cluster', 'atMs', 'durationMs']);
   if (durationMs < 1) throw new UsageError(`--stall: durationMs must be at least 1, got ${durationMs} in "${value}"`);
   return { cluster, atMs, durationMs };
+}
+
+export function parseApiServerRestart(value: string): ApiServerRestart {
+  const [cluster, atMs, downMs] = triple('--apiserver-restart', value, ['cluster', 'atMs', 'downMs']);
+  if (downMs < 1) throw new UsageError(`--apiserver-restart: downMs must be at least 1, got ${downMs} in "${value}"`);
+  return { cluster, atMs, downMs };
 }
 
 export interface FailoverCliDeps {
@@ -103,6 +113,8 @@ export async function runFailoverCli(o: FailoverCliOptions, out: (s: string) => 
   }
   const crashPoints = (o.crashAt ?? []).map(parseCrashAt);
   const stallPoints = (o.stall ?? []).map(parseStall);
+  const apiServerRestarts = o.apiserverRestart?.map(parseApiServerRestart);
+  if (o.trigger !== undefined && o.trigger !== 'user' && o.trigger !== 'auto') throw new UsageError(`--trigger must be user or auto, got "${o.trigger}"`);
   const printTrace = !o.json && o.trace !== false;
   let r: SimulationResult;
   try {
@@ -110,10 +122,11 @@ export async function runFailoverCli(o: FailoverCliOptions, out: (s: string) => 
       seed,
       scenario,
       profile,
-      failover: { mode, type, force: Boolean(o.force), ...(o.source ? { source: o.source } : {}), ...(o.target ? { target: o.target } : {}) },
+      failover: { mode, type, force: Boolean(o.force), ...(o.trigger === 'auto' ? { trigger: 'auto' as const } : {}), ...(o.source ? { source: o.source } : {}), ...(o.target ? { target: o.target } : {}) },
       crds: loadCrds(),
       crashPoints,
       stallPoints,
+      ...(apiServerRestarts ? { apiServerRestarts } : {}),
       keepTraceLines: false,
       ...(printTrace ? { traceSink: (line: string) => out(line + '\n') } : {}),
     });

@@ -12,6 +12,7 @@ import { ConfigMapSnapshotStore } from '../../drivers/snapshots/snapshot.kuberne
 import type { SnapshotStorePort } from '../../drivers/snapshots/snapshot.port.ts';
 import type { FailoverPolicy } from '../../machines/failover/failover.types.ts';
 import { createFailoverHost, type FailoverHost } from '../runtime/failover-host.ts';
+import type { HostSnapshotEvent } from '../runtime/operator-host.ts';
 import { wireFailover, type FencingConfig } from '../wire/cluster-failover.ts';
 import { DEFAULT_OPERATOR_ID } from './api.ts';
 import { AutoFailoverChecker } from './auto-failover.ts';
@@ -56,6 +57,15 @@ export interface DaemonOptions {
   trace?: TraceFn;
   /** Disable automatic failovers on this daemon (default: enabled). */
   autoFailover?: boolean;
+  /**
+   * An observer of every chart snapshot the host reports (after the daemon's own handling). The simulator checks
+   * its invariants, stage spans and crash points here; it never changes what the daemon does.
+   */
+  onSnapshot?: (e: HostSnapshotEvent) => void;
+  /** An observer of a failover actor that failed with a programmer error (the daemon logs it either way). */
+  onActorError?: (failoverId: string, error: unknown) => void;
+  /** An observer of a persisted failover the host refused to restore at start (the daemon logs it either way). */
+  onRestoreRefused?: (failoverId: string, error: Error) => void;
 }
 
 export interface DaemonStats {
@@ -140,6 +150,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(o.trace ? { trace: o.trace } : {}),
     onSnapshot: (e) => {
       late.failovers?.onSnapshot(e.failoverId);
+      o.onSnapshot?.(e);
       // A failover of a group on this cluster stops its rejoin (a newer token wins) and may fence a peer again;
       // when it ends, the failover reconciler has the group heartbeat at once (its copy of an unplanned failover
       // ended, say), and that heartbeat looks at the rejoin again.
@@ -148,10 +159,17 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       late.fences?.invalidate();
       if (e.snapshot.status === 'active') late.rejoin?.onFailoverActive(groupId);
     },
-    onActorError: (id, err) => log.error({ failoverId: id, err }, 'Failover actor failed with a programmer error'),
+    onActorError: (id, err) => {
+      log.error({ failoverId: id, err }, 'Failover actor failed with a programmer error');
+      o.onActorError?.(id, err);
+    },
     pendingRequests: () => late.failovers?.submissions() ?? [],
   });
-  await host.recover(); // restores the failovers this cluster's operator persisted before (a previous process)
+  const recovered = await host.recover(); // restores the failovers this cluster's operator persisted before (a previous process)
+  for (const r of recovered.refused) {
+    log.error({ failoverId: r.failoverId, err: r.error }, 'Refused to restore a persisted failover');
+    o.onRestoreRefused?.(r.failoverId, r.error);
+  }
 
   const caches = new ClusterCaches({ port: o.clusterPort, clock: o.clock, log, served, ...(o.namespace ? { namespace: o.namespace } : {}), onChange: (k, obj) => late.groups?.onResourceChange(k, obj) });
   const autoFailover =

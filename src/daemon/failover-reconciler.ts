@@ -24,6 +24,7 @@ import { failoverSubmission, type FailoverHost } from '../runtime/failover-host.
 import type { Submission } from '../runtime/operator-host.ts';
 import { Annotations, FailoverKind, FIELD_MANAGER } from './api.ts';
 import { FailoverAcceptance as A, mergeConditions, type KubeCondition } from './conditions.ts';
+import { failoverRequestOf } from './failover-request.ts';
 import { failoverIdOf, failoverSpecFromObject, requestedAtMsOf, type FailoverGroupRef, type FailoverSpec } from './failover-spec.ts';
 import type { GroupReconciler } from './group-reconciler.ts';
 import { groupSpecFromObject } from './group-spec.ts';
@@ -59,7 +60,7 @@ interface Accepted {
   groups: Array<{ ref: FailoverGroupRef; failoverId: string }>;
 }
 
-type Resolution = { kind: 'invalid'; problems: string[] } | { kind: 'wait'; message: string } | { kind: 'notInvolved'; message: string } | { kind: 'run'; sourceCluster: string; requests: FailoverRequest[]; role: FailoverRole };
+type Resolution = { kind: 'invalid'; problems: string[] } | { kind: 'wait'; reason: string; message: string } | { kind: 'notInvolved'; message: string } | { kind: 'run'; sourceCluster: string; requests: FailoverRequest[]; role: FailoverRole };
 
 export class FailoverReconciler {
   readonly informer: Informer;
@@ -178,7 +179,7 @@ export class FailoverReconciler {
       return this.writeRefusal(obj, 'Invalid', A.InvalidSpec, r.problems.join('; '));
     }
     if (r.kind === 'wait') {
-      await this.writeRefusal(obj, 'Pending', A.GroupNotRegistered, r.message);
+      await this.writeRefusal(obj, 'Pending', r.reason, r.message);
       this.queue.addAfter(key, UNREGISTERED_RETRY_MS);
       return;
     }
@@ -238,6 +239,9 @@ export class FailoverReconciler {
     const requestedAtMs = requestedAtMsOf(obj) ?? this.deps.clock.now();
     const requests: FailoverRequest[] = [];
     const owners = new Map<string, string>();
+    /** Groups the target has never heartbeated for, and how long a planned failover waits for that. */
+    const silentTarget: string[] = [];
+    let heartbeatBoundMs = 0;
     const known = new Set<string>([me, ...Object.keys(this.deps.peers)]);
     for (const [i, ref] of spec.groups.entries()) {
       const field = `spec.failoverGroups[${i}]`;
@@ -253,28 +257,32 @@ export class FailoverReconciler {
       }
       const groupId = groupIdOf(gs.spec);
       const record = await this.deps.globalState.getGroup(groupId, { log: this.log });
-      if (!record && !pinned) return { kind: 'wait', message: `Group ${groupId} is not registered in global state yet (the daemon of the cluster that runs it registers it)` };
+      if (!record && !pinned) return { kind: 'wait', reason: A.GroupNotRegistered, message: `Group ${groupId} is not registered in global state yet (the daemon of the cluster that runs it registers it)` };
       const clusters = await this.deps.globalState.listClusters(groupId, { log: this.log });
       for (const c of clusters) known.add(c.cluster);
+      if (!clusters.some((c) => c.cluster === spec.targetCluster)) {
+        silentTarget.push(groupId);
+        heartbeatBoundMs = Math.max(heartbeatBoundMs, gs.spec.timeouts.heartbeatMs);
+      }
       const source = pinned ?? record!.ownerCluster;
       owners.set(groupId, source);
       if (source === spec.targetCluster) {
         problems.push(`spec.targetCluster: ${spec.targetCluster} already owns group ${groupId}: there is nothing to fail over (name the other cluster)`);
         continue;
       }
-      requests.push({
-        failoverId: failoverIdOf({ namespace: obj.metadata.namespace ?? '', name: obj.metadata.name }, ref),
-        failoverName: obj.metadata.name,
-        groupId,
-        group: gs.spec,
-        sourceCluster: source,
-        targetCluster: spec.targetCluster,
-        mode: spec.mode,
-        type: spec.type,
-        force: spec.force,
-        reason: spec.reason,
-        requestedAtMs,
-      });
+      requests.push(
+        failoverRequestOf({
+          failover: { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name },
+          group: gs.spec,
+          sourceCluster: source,
+          targetCluster: spec.targetCluster,
+          mode: spec.mode,
+          type: spec.type,
+          force: spec.force,
+          reason: spec.reason,
+          requestedAtMs,
+        }),
+      );
     }
     if (!known.has(spec.targetCluster)) {
       problems.push(`spec.targetCluster: ${JSON.stringify(spec.targetCluster)} is not a cluster of these groups (known: ${[...known].sort().join(', ')}): name a cluster whose daemon heartbeats for the group`);
@@ -287,6 +295,16 @@ export class FailoverReconciler {
     const source = sources[0];
     const role: FailoverRole | undefined = me === spec.targetCluster ? 'target' : me === source ? 'source' : undefined;
     if (!role) return { kind: 'notInvolved', message: `Cluster ${me} is neither the source (${source}) nor the target (${spec.targetCluster}) of this failover` };
+    // A planned failover asked for before the target's daemon first heartbeated (both daemons just started) waits
+    // for it, within the heartbeat timeout; past that it starts, and its validation says the target is silent.
+    const waitUntilMs = requestedAtMs + heartbeatBoundMs;
+    if (role === 'source' && spec.type === 'planned' && !spec.force && silentTarget.length > 0 && this.deps.clock.now() < waitUntilMs) {
+      return {
+        kind: 'wait',
+        reason: A.AwaitingPeerHeartbeat,
+        message: `Waiting for cluster ${spec.targetCluster}'s first heartbeat for ${silentTarget.join(', ')} (until ${isoTime(waitUntilMs)}, the heartbeat timeout after the request)`,
+      };
+    }
     return { kind: 'run', sourceCluster: source, requests, role };
   }
 

@@ -13,6 +13,7 @@ import type { FailoverPolicy } from '../../machines/failover/failover.types.ts';
 import type { FailoverGroupSpec } from '../../machines/failover/group.types.ts';
 import { SimProcess } from '../../simulator/process.ts';
 import type { SimWorld } from '../../simulator/world.ts';
+import type { HostSnapshotEvent } from '../runtime/operator-host.ts';
 import { silentLogger } from '../log.ts';
 import { DEFAULT_FENCE_DRIVER } from '../wire/failover/deps.ts';
 import { startDaemon, type Daemon } from './daemon.ts';
@@ -34,6 +35,12 @@ export interface DaemonSimOptions {
   trace?: boolean;
   /** The global state each operator reaches (default: the world's store, as `world.globalStatePort(party)`). */
   globalState?: (party: string, world: SimWorld) => GlobalStatePort;
+  /** The Kubernetes API of a cluster as the party reaches it (default: the world's, `world.clusterPort(cluster, party)`). */
+  clusterPort?: (cluster: string, party: string, world: SimWorld) => ClusterPort;
+  /** Observers of each daemon's charts (the simulator's invariants and timeline); see DaemonOptions. */
+  onSnapshot?: (cluster: string, e: HostSnapshotEvent) => void;
+  onActorError?: (cluster: string, failoverId: string, error: unknown) => void;
+  onRestoreRefused?: (cluster: string, failoverId: string, error: Error) => void;
 }
 
 export interface DaemonSim {
@@ -43,6 +50,12 @@ export interface DaemonSim {
   readonly clusters: string[];
   /** The snapshot storage of each cluster's operator (it outlives crashes). */
   readonly disks: ReadonlyMap<string, SimSnapshotDisk>;
+  /** Whether the cluster's daemon has started and not crashed since. */
+  running(cluster: string): boolean;
+  /** Starts the cluster's daemon for the first time (a cluster left out of `clusters`); needs the world running. */
+  launch(cluster: string): Promise<Daemon>;
+  /** Freezes the operator process for `durationMs` (a stall longer than a lease's ttl makes the lease expire). */
+  stall(cluster: string, durationMs: number): void;
   /** The operator process dies: nothing of it runs again; its party is down. */
   crash(cluster: string): Promise<void>;
   /** A new operator process starts (after crash) and restores its failovers; needs the world running. */
@@ -59,31 +72,42 @@ export function createGroupObjects(world: SimWorld, groups: FailoverGroupSpec[],
   }
 }
 
-/** Starts one daemon per cluster; the world must be running (inside kernel.resolve or a drive function). */
-export async function startDaemonsOnWorld(world: SimWorld, opts: DaemonSimOptions = {}): Promise<DaemonSim> {
+/**
+ * The daemons of a world, none started yet: `launch` starts one (inside a running world). The FailoverGroup objects
+ * are created in every cluster at once.
+ */
+export function createDaemonSim(world: SimWorld, opts: DaemonSimOptions = {}): DaemonSim {
   const { kernel } = world;
   const clusters = opts.clusters ?? [...world.scenario.clusters];
   const groups = opts.groups ?? world.scenario.groups.map((g) => g.spec);
   createGroupObjects(world, groups);
-  const disks = new Map<string, SimSnapshotDisk>();
+  // Every cluster's snapshot storage exists from the start (it outlives its daemons), so observers can subscribe.
+  const disks = new Map<string, SimSnapshotDisk>(world.scenario.clusters.map((c) => [c, new SimSnapshotDisk(c, () => kernel.now())]));
   const procs = new Map<string, SimProcess>();
   const daemons = new Map<string, Daemon>();
   const lives = new Map<string, number>();
+  const running = new Set<string>();
   const rootLog = opts.log ?? silentLogger;
+  const portOf = (cluster: string, party: string) => (opts.clusterPort ? opts.clusterPort(cluster, party, world) : world.clusterPort(cluster, party));
+  const procOf = (cluster: string) => {
+    let proc = procs.get(cluster);
+    if (!proc) procs.set(cluster, (proc = new SimProcess(`operator/${cluster}`, kernel)));
+    return proc;
+  };
 
   const launch = async (cluster: string): Promise<Daemon> => {
     const party = `operator/${cluster}`;
-    let disk = disks.get(cluster);
-    if (!disk) disks.set(cluster, (disk = new SimSnapshotDisk(cluster, () => kernel.now())));
-    let proc = procs.get(cluster);
-    if (!proc) procs.set(cluster, (proc = new SimProcess(party, kernel)));
+    const disk = disks.get(cluster);
+    if (!disk) throw new Error(`no cluster "${cluster}" in this world; its clusters are ${world.scenario.clusters.join(', ')}`);
+    const proc = procOf(cluster);
+    const incarnation = proc.incarnation.number;
     const life = (lives.get(cluster) ?? 0) + 1;
     lives.set(cluster, life);
     const peers: Record<string, ClusterPort> = {};
-    if (opts.peers !== false) for (const p of world.peersOf(cluster)) peers[p] = proc.fence(world.clusterPort(p, party));
+    if (opts.peers !== false) for (const p of world.peersOf(cluster)) peers[p] = proc.fence(portOf(p, party));
     const daemon = await startDaemon({
       clusterName: cluster,
-      clusterPort: proc.fence(world.clusterPort(cluster, party)),
+      clusterPort: proc.fence(portOf(cluster, party)),
       peers,
       globalState: proc.fence(opts.globalState ? opts.globalState(party, world) : world.globalStatePort(party)),
       clock: proc.clock(simClock(kernel.sched)),
@@ -95,12 +119,15 @@ export async function startDaemonsOnWorld(world: SimWorld, opts: DaemonSimOption
       ...(opts.policy ? { policy: opts.policy } : {}),
       ...(opts.autoFailover === false ? { autoFailover: false } : {}),
       ...(opts.trace === false ? {} : { trace: (event: string, fields: Record<string, string | number | boolean | null | undefined>) => kernel.emit(event, fields) }),
+      ...(opts.onSnapshot ? { onSnapshot: (e: HostSnapshotEvent) => opts.onSnapshot!(cluster, e) } : {}),
+      ...(opts.onActorError ? { onActorError: (id: string, err: unknown) => opts.onActorError!(cluster, id, err) } : {}),
+      ...(opts.onRestoreRefused ? { onRestoreRefused: (id: string, err: Error) => opts.onRestoreRefused!(cluster, id, err) } : {}),
     });
     daemons.set(cluster, daemon);
+    // A process killed while it was starting never gets here (its fenced calls never answer); check anyway.
+    if (proc.alive && proc.incarnation.number === incarnation) running.add(cluster);
     return daemon;
   };
-
-  for (const c of clusters) await launch(c);
 
   return {
     world,
@@ -111,21 +138,32 @@ export async function startDaemonsOnWorld(world: SimWorld, opts: DaemonSimOption
       if (!d) throw new Error(`no daemon runs for cluster "${cluster}"; daemons run for ${clusters.join(', ')}`);
       return d;
     },
+    running: (cluster) => running.has(cluster),
+    launch,
+    stall: (cluster, durationMs) => procOf(cluster).stall(durationMs),
     crash: async (cluster) => {
+      running.delete(cluster);
       const d = daemons.get(cluster);
-      procs.get(cluster)?.kill();
+      procOf(cluster).kill();
       kernel.setDown(`operator/${cluster}`, true);
       await d?.stop();
     },
     restart: async (cluster) => {
       kernel.setDown(`operator/${cluster}`, false);
-      procs.get(cluster)?.revive();
+      procOf(cluster).revive();
       return launch(cluster);
     },
     stop: async () => {
       for (const d of daemons.values()) await d.stop();
     },
   };
+}
+
+/** Starts one daemon per cluster; the world must be running (inside kernel.resolve or a drive function). */
+export async function startDaemonsOnWorld(world: SimWorld, opts: DaemonSimOptions = {}): Promise<DaemonSim> {
+  const sim = createDaemonSim(world, opts);
+  for (const c of sim.clusters) await sim.launch(c);
+  return sim;
 }
 
 /** startDaemonsOnWorld, running the world until every daemon has started (for tests and benchmarks outside a run). */

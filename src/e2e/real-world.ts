@@ -27,7 +27,7 @@ import type {
 } from '../../drivers/globalstate/globalstate.port.ts';
 import type { TransferInput } from '../../drivers/globalstate/globalstate.rules.ts';
 import { simRandom } from '../../drivers/random/random.sim.ts';
-import type { RunPorts } from '../../simulator/failover-run.ts';
+import { USER_PARTY, type RunPorts } from '../../simulator/failover-run.ts';
 import type { OpClass } from '../../simulator/faults.ts';
 import type { SimGlobalStateStore } from '../../simulator/globalstate/store.ts';
 import type { SimKernel } from '../../simulator/kernel.ts';
@@ -101,7 +101,8 @@ export async function startRealDrivers(world: SimWorld, opts: RealDriversOptions
   let client: DynamoDBClient | undefined;
   try {
     for (const cluster of clusters) {
-      for (const caller of operators) {
+      // The operators, and the user who creates the Failover (runSimulation's USER_PARTY).
+      for (const caller of [...operators, USER_PARTY]) {
         servers.push({ cluster, caller, server: await serveKubeApi({ kernel, store: world.cluster(cluster).store, caller }) });
       }
     }

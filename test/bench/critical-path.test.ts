@@ -62,6 +62,16 @@ function smallJitterPlan(): FaultPlan {
   return plan;
 }
 
+/**
+ * From the failover's first transition (the earliest stage start, either side) to the target's last: the runs are
+ * daemon-level, so the failover starts once a daemon has read the Failover (after its informers' lists, a copy to
+ * the peer, watch latencies), not at T+0; what comes before is the daemons', not the chart's critical path.
+ */
+function failoverDurationMs(r: { timeline: Array<{ role: string; startMs: number; endMs: number }> }): number {
+  const first = r.timeline.reduce((m, s) => Math.min(m, s.startMs), Number.POSITIVE_INFINITY);
+  return r.timeline.filter((s) => s.role === 'target').reduce((m, s) => Math.max(m, s.endMs), 0) - first;
+}
+
 describe('bench: critical-path lower bound', () => {
   it('bench: critical path: CONSISTENCY of a tiny group, term by term (deploy=2 replicas, sts=3 replicas)', () => {
     const acquire = 20; // the source's conditional write to global state
@@ -156,7 +166,7 @@ describe('bench: critical-path lower bound', () => {
       const plan = rtoPlan(3, 'jitterFree');
       const r = await runSimulation({ seed: 3, scenario: benchScenario(`lb-${workloads}`, [group]), plan, failover: { mode: 'CONSISTENCY', type: 'planned' }, crds: loadCrds() });
       expect(r.outcome).toBe('completed');
-      const targetEnd = r.timeline.filter((s) => s.role === 'target').reduce((m, s) => Math.max(m, s.endMs), 0);
+      const targetEnd = failoverDurationMs(r);
       expect(targetEnd).toBeGreaterThanOrEqual(criticalPathLowerBoundMs(group, plan, 'CONSISTENCY'));
     }
   });
@@ -168,7 +178,7 @@ describe('bench: critical-path lower bound', () => {
     for (let seed = 1; seed <= 24; seed++) {
       const r = await runSimulation({ seed, scenario: benchScenario('eb-5', [group]), plan: rtoPlan(seed, 'default'), failover: { mode: 'CONSISTENCY', type: 'planned' }, crds });
       expect(r.outcome).toBe('completed');
-      const targetEnd = r.timeline.filter((s) => s.role === 'target').reduce((m, s) => Math.max(m, s.endMs), 0);
+      const targetEnd = failoverDurationMs(r);
       // Each run is above the base bound (its draws are never below their base) …
       expect(targetEnd).toBeGreaterThanOrEqual(criticalPathLowerBoundMs(group, quietPlan(seed), 'CONSISTENCY'));
       durations.push(targetEnd);

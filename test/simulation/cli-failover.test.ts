@@ -22,7 +22,7 @@ describe('cli: failover simulation', () => {
     const r = await cli('simulate', '--seed', '1', '--scenario', 'sample', '--mode', 'CONSISTENCY', '--type', 'planned', '--profile', 'calm', '--no-trace');
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
-    expect(lines[0]).toMatch(/^Failover [0-9a-f-]+ of shop\/storefront: east -> west \(CONSISTENCY, planned\); seed 1, scenario sample$/);
+    expect(lines[0]).toMatch(/^Failover failover-1-[0-9a-f]{8} of shop\/storefront: east -> west \(CONSISTENCY, planned\); seed 1, scenario sample$/);
     for (const stage of ['Initialization', 'SourceClusterShutdown', 'VolumeTransitionSource', 'VolumeTransitionTarget', 'TargetClusterActivation', 'Completion']) {
       expect(lines.some((l) => l.trimStart().startsWith(stage)), stage).toBe(true);
     }

@@ -1,7 +1,7 @@
-// Why: the operator host's promise is that a crash never changes how a failover ends. For the sample scenario in
-// both modes, a fault-free run is the reference; then one run per transition index of each side crashes that
-// operator right after that transition and restarts it from its persisted snapshot, and must end the same way,
-// with every invariant held.
+// Why: the daemon's promise is that a crash never changes how a failover ends. For the sample scenario in both
+// modes, a fault-free daemon-level run is the reference; then one run per transition index of each side kills
+// that cluster's daemon right after that transition and starts a new one, which restores from its snapshot store,
+// and must end the same way, with every invariant held.
 import { describe, expect, it } from 'vitest';
 import { runSimulation, type SimulationResult } from '../../simulator/failover-run.ts';
 import { loadCrds } from '../../src/crds.ts';

@@ -16,10 +16,25 @@ async function check(pin: Pin, outcome?: string): Promise<void> {
 }
 
 /**
+ * Since 2026-12-07 every pin runs through the daemons (runSimulation is daemon-level: one daemon per cluster, the
+ * Failover created through the Kubernetes API). The pins were found on the chart-level runner, whose paths do not
+ * replay byte for byte any more; each keeps its name, scenario and expected outcome, and was re-run. What changed:
+ * - seed=42, generated-40 (UPTIME force, target crash at 89): completed instead of rolledBack (`outcomeBefore`).
+ * - seed=1276640779, generated-20: runs as CONSISTENCY unplanned (the daemon refuses UPTIME unplanned); completed.
+ * - seed=5, generated-10 and seed=438785842, generated-46: failed instead of completed (`outcomeBefore`). The
+ *   Failover is asked for while the daemons start; the target's daemon publishes its first heartbeat with health
+ *   ERROR because the seed's faults kept some informer lists from syncing (an unsynced cache is ERROR), and the
+ *   source's ValidateFailover refuses a target in ERROR (no force). Both copies say FAILED, no invariant breaks; the
+ *   paths these seeds were pinned for are no longer reached. (Reported: a daemon could hold its first heartbeat
+ *   until its caches synced.)
+ * - seed=6, generated-10: rolledBack instead of completed: the API server restart the swarm draws for this seed
+ *   (east, 20 s) fails the source's ScaleDownWorkloads before the point of no return.
+ * Every other pin reaches the same outcome as before.
+ *
  * Seeds that found a bug, as pinned by the swarm (profile `swarm` unless said), each with the outcome it must reach
  * (`completed` unless said); the name says what was wrong.
  */
-const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string }> = [
+const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string; outcomeBefore?: string }> = [
   {
     name: 'restored actors resumed (seed=1, generated-10, CONSISTENCY planned, two plan crashes): the wiring had kept the dead life\'s clock, so every restored wait hung',
     pin: { seed: 1, scenario: 'generated-10', failover: { mode: 'CONSISTENCY', type: 'planned' } },
@@ -28,10 +43,18 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string }
   {
     name: 'a target that gave up while the source rolled back is one rolled-back failover, not a disagreement (seed=5, generated-10, CONSISTENCY planned; no longer reaches the rollback, ends completed)',
     pin: { seed: 5, scenario: 'generated-10', failover: { mode: 'CONSISTENCY', type: 'planned' } },
+    // Daemon level (2026-12-07): the source's validation refuses the target's first heartbeat (ERROR, caches unsynced).
+    outcome: 'failed',
+    outcomeBefore: 'completed',
   },
   {
     name: 'three plan crashes across both operators end completed (seed=6, generated-10, CONSISTENCY planned)',
     pin: { seed: 6, scenario: 'generated-10', failover: { mode: 'CONSISTENCY', type: 'planned' } },
+    // Daemon level (2026-12-07): the swarm now also restarts API servers, drawn from the seed; this seed restarts
+    // east's for 20 s at T+16.6s, ScaleDownWorkloads fails on it before the point of no return, and the source rolls
+    // back (both sides agree).
+    outcome: 'rolledBack',
+    outcomeBefore: 'completed',
   },
   // Formerly open findings (docs/durability-findings.md), fixed in the charts. None of these seeds reaches its
   // original path any more (checked on the trace: no leaseLost, no rollback, no AcquireLock give-up); they stay
@@ -58,7 +81,11 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string }
   {
     name: 'UPTIME target rolling back after PromoteVolumes failed declares the dual-primary window from its first rollback task until its volumes are Secondary (seed=42, generated-40, force, target crash at 89; found by the swarm: rollingBack.disablingNetwork had no window tag)',
     pin: { seed: 42, scenario: 'generated-40', failover: { mode: 'UPTIME', type: 'planned', force: true }, crashPoints: [{ cluster: 'west', atTransition: 89, downMs: 25524 }] },
-    outcome: 'rolledBack',
+    // Daemon level (2026-12-07): completed; the chart-level run rolled back. The failover now runs beside two
+    // daemons (informers, heartbeats, status writes draw on the same faults), so the seed's faults fall elsewhere
+    // and PromoteVolumes succeeds: the rollback path is no longer reached by this seed.
+    outcome: 'completed',
+    outcomeBefore: 'rolledBack',
   },
   // Found by the swarm (2026-11-22): the source stalled past its lease's TTL inside AcquireLock, the forced target
   // took the failover's lease again and promoted; back, the source's AcquireLock was refused ("locked by west for
@@ -81,7 +108,10 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string }
   // The lock is now taken again by a task of its own, past the point of no return (policy forward).
   {
     name: 'an unplanned target whose lock write fails after the ownership transfer applied goes forward instead of rolling back (seed=1276640779, generated-20, UPTIME unplanned, source crash at 4, target stall; found by the swarm: sides-agree violated)',
-    pin: { seed: 1276640779, scenario: 'generated-20', failover: { mode: 'UPTIME', type: 'unplanned' }, crashPoints: [{ cluster: 'east', atTransition: 4, downMs: 75464 }], stallPoints: [{ cluster: 'west', atMs: 119999, durationMs: 61013 }] },
+    // Daemon level (2026-12-07): run in CONSISTENCY mode. The daemon refuses an unplanned UPTIME Failover
+    // (spec.failoverMode), so that request never runs for a user; the unplanned charts are the same in both modes.
+    // Outcome unchanged: completed.
+    pin: { seed: 1276640779, scenario: 'generated-20', failover: { mode: 'CONSISTENCY', type: 'unplanned' }, crashPoints: [{ cluster: 'east', atTransition: 4, downMs: 75464 }], stallPoints: [{ cluster: 'west', atMs: 119999, durationMs: 61013 }] },
   },
   // Found by the swarm (2026-11-22): the UPTIME target joined the lease and promoted (the declared overlap), then the
   // lease ran out under the stalled source; the chart's one leaseLost state declared no window, so two primaries
@@ -129,6 +159,9 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string }
   {
     name: 'a CONSISTENCY target whose lease ran out after its ownership transfer applied takes the lease again and finishes (seed=438785842, generated-46, target crash at 20, source stall; found by the swarm: failover-ends violated)',
     pin: { seed: 438785842, scenario: 'generated-46', failover: { mode: 'CONSISTENCY', type: 'planned' }, crashPoints: [{ cluster: 'west', atTransition: 20, downMs: 83941 }], stallPoints: [{ cluster: 'east', atMs: 113704, durationMs: 158671 }] },
+    // Daemon level (2026-12-07): the source's validation refuses the target's first heartbeat (ERROR, caches unsynced).
+    outcome: 'failed',
+    outcomeBefore: 'completed',
   },
 ];
 

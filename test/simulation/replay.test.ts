@@ -59,7 +59,7 @@ describe('simulation: replay', () => {
     const c = { ...drawn, crash: drawn.crash ?? { side: 'target' as const, atTransition: 5, downMs: 4_000 }, stall: drawn.stall ?? { side: 'source' as const, atMs: 3_000, durationMs: 65_000 } };
     const inProcess = await runSimulation({ ...caseOptions(c), crds: loadCrds() });
     const hint = inProcess.replayHint;
-    expect(hint).toMatch(/^npx failoverctl simulate --seed \d+ --scenario generated-\d+ --mode (CONSISTENCY|UPTIME) --type (planned|unplanned)( --force)? --crash-at \S+ --stall \S+$/);
+    expect(hint).toMatch(/^npx failoverctl simulate --seed \d+ --scenario generated-\d+ --mode (CONSISTENCY|UPTIME) --type (planned|unplanned)( --force)?( --trigger auto)? --crash-at \S+ --stall \S+$/);
     const args = hint.replace(/^npx failoverctl /, '').split(' ');
     const child = await run(process.execPath, ['bin/failoverctl.js', ...args, '--json'], { cwd: root, maxBuffer: 64 * 1024 * 1024 }).catch((e: { stdout?: string; code?: number }) => {
       // Exit code 1 means the run found a failure: the JSON is still printed, and must match too.

@@ -13,6 +13,8 @@ export const swarmCaseArb = (workloadsMax: number) =>
     mode: fc.constantFrom('CONSISTENCY' as const, 'UPTIME' as const),
     type: fc.constantFrom('planned' as const, 'planned' as const, 'unplanned' as const),
     force: fc.boolean(),
+    /** An unplanned case is started by the target's daemon itself (a dead primary) instead of a user, sometimes. */
+    auto: fc.boolean(),
     crash: fc.option(
       fc.record({ side: fc.constantFrom('source' as const, 'target' as const), atTransition: fc.integer({ min: 1, max: 100 }), downMs: fc.integer({ min: 500, max: 90_000 }) }),
       { freq: 2 },
@@ -27,10 +29,14 @@ export const caseArb = swarmCaseArb(50);
 
 export type SwarmCase = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 
-/** The runSimulation options of a case (the source is east, the target west, as in the generated scenarios). */
+/**
+ * The runSimulation options of a case (the source is east, the target west, as in the generated scenarios). An
+ * unplanned case runs in CONSISTENCY mode whatever was drawn: the daemon refuses an unplanned UPTIME Failover (it
+ * needs a cooperating source), and the unplanned charts are the same in either mode.
+ */
 export function caseOptions(c: SwarmCase): Omit<SimulationOptions, 'crds'> {
   const cluster = (side: 'source' | 'target') => (side === 'source' ? 'east' : 'west');
   const crashPoints: CrashPoint[] = c.crash ? [{ cluster: cluster(c.crash.side), atTransition: c.crash.atTransition, downMs: c.crash.downMs }] : [];
   const stallPoints: StallPoint[] = c.stall ? [{ cluster: cluster(c.stall.side), atMs: c.stall.atMs, durationMs: c.stall.durationMs }] : [];
-  return { seed: c.seed, scenario: `generated-${c.workloads}`, profile: 'swarm', failover: { mode: c.mode, type: c.type, force: c.force }, crashPoints, stallPoints };
+  return { seed: c.seed, scenario: `generated-${c.workloads}`, profile: 'swarm', failover: { mode: c.type === 'unplanned' ? 'CONSISTENCY' : c.mode, type: c.type, force: c.force, ...(c.type === 'unplanned' && c.auto ? { trigger: 'auto' as const } : {}) }, crashPoints, stallPoints };
 }

@@ -1,0 +1,158 @@
+// Why: a property counts only for what users run. With the daemons as the only actors, what a user sees is the
+// Kubernetes objects they write: both clusters' copies of the Failover and every FailoverGroup's status. These
+// invariants check those objects against the charts and global state (simulator/invariants/failover.ts checks the
+// world itself), and this is the one place where further daemon-level invariants plug in (DAEMON_INVARIANTS).
+import type { KubeObject } from '../../drivers/cluster/cluster.port.ts';
+import { branchFor } from '../../machines/failover/failover.plan.ts';
+import type { FailoverRequest, FailoverRole } from '../../machines/failover/failover.types.ts';
+import { FailoverGroupKind, FailoverKind } from '../../src/daemon/api.ts';
+import type { Invariant, SimKernel } from '../kernel.ts';
+import type { SimWorld } from '../world.ts';
+
+export const DAEMON_INV = {
+  copiesAgree: 'failover-copies-agree',
+  succeededNamesFinalTask: 'succeeded-names-final-task',
+  statusTimesOneClock: 'status-times-one-clock',
+  groupStatusAgrees: 'group-status-agrees',
+} as const;
+
+/**
+ * Invariants whose failure comes only from a known bug another change fixes: still checked and reported (each run's
+ * `invariants`), but a run does not fail on them (`failure` stays unset) until the fix merges. Remove a name here
+ * once its fix is in.
+ * - succeeded-names-final-task (2026-12-07): one swarm case in about 500 ended with a source copy at SUCCESS whose
+ *   state was TASK_MarkVolumesReadyForPromotion in VolumeTransitionSource: the derived status names a stale task
+ *   (the status fix for the copies' state, failover.status.ts, is in flight). group-status-agrees held in every
+ *   case tried and stays in the default set.
+ */
+export const PENDING_FIX: ReadonlySet<string> = new Set<string>([DAEMON_INV.succeededNamesFinalTask]);
+
+/** What a daemon-level invariant may read: the world, the failover's request, its clusters by role. */
+export interface DaemonRunContext {
+  world: SimWorld;
+  request: FailoverRequest;
+  clusters: Record<FailoverRole, string>;
+  /** The Failover object (one cluster's copy), straight from the store. */
+  failover(cluster: string): KubeObject | undefined;
+}
+
+/** A plug-in: the invariants it adds to a daemon-level run (for example simulator/invariants/stand-down.ts). */
+export type DaemonInvariantFactory = (ctx: DaemonRunContext) => Invariant[];
+
+/**
+ * The daemon-level invariants every run registers besides DaemonObjectInvariants'. Add a factory here to plug one
+ * in (the old source standing down after an unplanned failover goes here).
+ */
+export const DAEMON_INVARIANTS: readonly DaemonInvariantFactory[] = [];
+
+const TERMINAL = new Set(['SUCCESS', 'FAILED']);
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+export class DaemonObjectInvariants {
+  private readonly kernel: SimKernel;
+  readonly ctx: DaemonRunContext;
+  /** How the group statuses compared with global state after the failover ended (undefined: never compared). */
+  private groupVerdict: string | undefined = 'the failover did not end, so the group statuses were not compared';
+
+  constructor(
+    private readonly world: SimWorld,
+    private readonly request: FailoverRequest,
+  ) {
+    this.kernel = world.kernel;
+    const ref = { namespace: request.group.namespace, name: request.failoverName };
+    this.ctx = {
+      world,
+      request,
+      clusters: { source: request.sourceCluster, target: request.targetCluster },
+      failover: (cluster) => world.get(cluster, { ...FailoverKind, ...ref }),
+    };
+  }
+
+  install(): void {
+    const eventually = (name: string, check: () => string | undefined) => this.kernel.addInvariant({ name, kind: 'eventually', check });
+    eventually(DAEMON_INV.copiesAgree, () => this.checkCopiesAgree());
+    eventually(DAEMON_INV.succeededNamesFinalTask, () => this.checkFinalTask());
+    eventually(DAEMON_INV.statusTimesOneClock, () => this.checkTimes());
+    eventually(DAEMON_INV.groupStatusAgrees, () => this.groupVerdict);
+    for (const factory of DAEMON_INVARIANTS) for (const inv of factory(this.ctx)) this.kernel.addInvariant(inv);
+  }
+
+  /** Both copies carry a final outcome (the daemons have written what their charts ended with). */
+  settled(): boolean {
+    return this.copies().every(([, o]) => TERMINAL.has(String(o?.status?.status)));
+  }
+
+  /**
+   * After the failover ended: runs the world up to one heartbeat interval (plus the first beat's jitter and a
+   * status write) and records whether every FailoverGroup object's status agrees with global state by then.
+   */
+  async awaitGroupStatus(runFor: (ms: number) => Promise<unknown>): Promise<void> {
+    const boundMs = this.request.group.heartbeatIntervalMs + 10_000;
+    const deadline = this.kernel.now() + boundMs;
+    let wrong = this.groupStatusProblem();
+    while (wrong !== undefined && this.kernel.now() < deadline) {
+      await runFor(1_000);
+      wrong = this.groupStatusProblem();
+    }
+    this.groupVerdict = wrong === undefined ? undefined : `${boundMs}ms after the failover ended: ${wrong}`;
+  }
+
+  private copies(): Array<[FailoverRole, KubeObject | undefined]> {
+    return (['source', 'target'] as const).map((role) => [role, this.ctx.failover(this.ctx.clusters[role])]);
+  }
+
+  private checkCopiesAgree(): string | undefined {
+    const outcomes = this.copies().map(([role, o]) => `${role} (${this.ctx.clusters[role]}): ${o ? String(o.status?.status ?? 'no status') : 'no copy'}`);
+    const [a, b] = this.copies().map(([, o]) => o?.status?.status);
+    if (a === undefined || a !== b || !TERMINAL.has(String(a))) return `the Failover copies end differently: ${outcomes.join(', ')}`;
+    return undefined;
+  }
+
+  private checkFinalTask(): string | undefined {
+    const wrong: string[] = [];
+    for (const [role, o] of this.copies()) {
+      if (o?.status?.status !== 'SUCCESS') continue;
+      const branch = branchFor({ mode: this.request.mode, type: this.request.type, role });
+      const completion = branch.work.find((s) => s.stage === 'Completion');
+      const last = completion?.tasks[completion.tasks.length - 1]?.task;
+      const want = last === undefined ? undefined : `TASK_${last}`;
+      const progression = o.status.progression as { stage?: unknown } | undefined;
+      if (o.status.state !== want || progression?.stage !== 'Completion') {
+        wrong.push(`${role} (${this.ctx.clusters[role]}) succeeded with state ${String(o.status.state)} in stage ${String(progression?.stage)}, not its final task ${want} in Completion`);
+      }
+    }
+    return wrong.length ? wrong.join('; ') : undefined;
+  }
+
+  /** Every time the daemons wrote lies between the world's start and now: they all come from the world's clock. */
+  private checkTimes(): string | undefined {
+    const from = this.kernel.startMs;
+    const to = this.kernel.now();
+    const bad: string[] = [];
+    const visit = (where: string, v: unknown, path: string) => {
+      if (typeof v === 'string' && ISO.test(v)) {
+        const ms = Date.parse(v);
+        if (!(ms >= from && ms <= to)) bad.push(`${where} ${path} = ${v}`);
+      } else if (Array.isArray(v)) v.forEach((x, i) => visit(where, x, `${path}[${i}]`));
+      else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) visit(where, x, `${path}.${k}`);
+    };
+    for (const [role, o] of this.copies()) if (o) visit(`Failover (${role} copy)`, o.status, 'status');
+    for (const c of this.world.clusters.keys()) {
+      const g = this.world.get(c, { ...FailoverGroupKind, namespace: this.request.group.namespace, name: this.request.group.name });
+      if (g) visit(`FailoverGroup on ${c}`, g.status, 'status');
+    }
+    return bad.length ? `times outside the world's clock [${new Date(from).toISOString()}, ${new Date(to).toISOString()}]: ${bad.slice(0, 5).join(', ')}` : undefined;
+  }
+
+  private groupStatusProblem(): string | undefined {
+    const owner = this.world.globalState.getGroup(this.request.groupId)?.ownerCluster;
+    const wrong: string[] = [];
+    for (const c of this.world.clusters.keys()) {
+      const g = this.world.get(c, { ...FailoverGroupKind, namespace: this.request.group.namespace, name: this.request.group.name });
+      if (!g) continue;
+      const active = (g.status?.globalState as { activeCluster?: unknown } | undefined)?.activeCluster;
+      if (active !== owner) wrong.push(`FailoverGroup on ${c} says active cluster ${String(active)}, global state's owner is ${String(owner)}`);
+    }
+    return wrong.length ? wrong.join('; ') : undefined;
+  }
+}

@@ -1,0 +1,40 @@
+// Why: a FailoverRequest is what both operators' charts are handed, and the two must agree on every field (the
+// failover id keys the lease, the history and the snapshots). It is built in one place from what a Failover object
+// says (its names, its spec, the pinned source cluster and request time) and the group's spec, so the daemon's
+// reconciler, the simulator and the benchmark floor cannot drift apart.
+import type { FailoverMode, FailoverRequest, FailoverType } from '../../machines/failover/failover.types.ts';
+import { groupIdOf, type FailoverGroupSpec } from '../../machines/failover/group.types.ts';
+import { failoverIdOf } from './failover-spec.ts';
+
+export interface FailoverRequestInput {
+  /** The Failover object's namespace and name (its identity on every cluster). */
+  failover: { namespace: string; name: string };
+  /** The group's spec, as read from this cluster's FailoverGroup object. */
+  group: FailoverGroupSpec;
+  /** The pinned source cluster (the owner when the Failover was first accepted). */
+  sourceCluster: string;
+  targetCluster: string;
+  mode: FailoverMode;
+  type: FailoverType;
+  force: boolean;
+  reason: string;
+  /** The pinned request time (epoch milliseconds). */
+  requestedAtMs: number;
+}
+
+/** The request one group's failover runs with; the same input gives the same request on every cluster. */
+export function failoverRequestOf(i: FailoverRequestInput): FailoverRequest {
+  return {
+    failoverId: failoverIdOf(i.failover, { namespace: i.group.namespace, name: i.group.name }),
+    failoverName: i.failover.name,
+    groupId: groupIdOf(i.group),
+    group: i.group,
+    sourceCluster: i.sourceCluster,
+    targetCluster: i.targetCluster,
+    mode: i.mode,
+    type: i.type,
+    force: i.force,
+    reason: i.reason,
+    requestedAtMs: i.requestedAtMs,
+  };
+}
