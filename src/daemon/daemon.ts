@@ -123,7 +123,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 
   // Discovery first: without its own CRDs (or the csi-addons kinds it needs) the daemon refuses to start, naming the
   // missing one and the fix; the version of every kind a group can name is taken from what this cluster serves.
-  const served = await discoverServedKinds(o.clusterPort, { cluster: me, fencing: o.fencing !== undefined, log });
+  const served = await discoverServedKinds(o.clusterPort, { cluster: me, fencing: o.fencing !== undefined, log, clock: o.clock });
 
   // The host, the caches and the checker call into the reconcilers, which are built after them.
   const late: { failovers?: FailoverReconciler; groups?: GroupReconciler; rejoin?: RejoinSupervisor; fences?: FenceLifter } = {};

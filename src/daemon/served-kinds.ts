@@ -3,6 +3,8 @@
 // and the csi-addons kinds it cannot work without (one line naming the missing one and the fix), and must name a
 // missing API in a FailoverGroup's conditions instead of reporting a cache that never syncs as broken workloads.
 import type { Logger } from 'pino';
+import type { ClockPort } from '../../drivers/clock/clock.port.ts';
+import { isDriverError } from '../../drivers/errors.ts';
 import { apiVersionOf, Kinds, type ClusterPort, type GVK } from '../../drivers/cluster/cluster.port.ts';
 import { FailoverGroupKind, FailoverKind } from './api.ts';
 import type { ResourceKindName } from './health.ts';
@@ -70,7 +72,8 @@ export function preferredKinds(): ServedKinds {
  * or (with fencing configured) NetworkFence are not served; otherwise resolves the version of every kind a group can
  * name (CronJob: batch/v1, else batch/v1beta1) and says which are missing.
  */
-export async function discoverServedKinds(port: ClusterPort, o: { cluster: string; fencing: boolean; log: Logger }): Promise<ServedKinds> {
+export async function discoverServedKinds(port: ClusterPort, o: { cluster: string; fencing: boolean; log: Logger; clock: ClockPort }): Promise<ServedKinds> {
+  const served = (gvk: GVK) => servedRetrying(port, gvk, o);
   const required: Array<{ gvk: GVK; fix: string }> = [
     { gvk: FailoverGroupKind, fix: 'install the engine\'s CRDs: kubectl apply -f crds/engine/' },
     { gvk: FailoverKind, fix: 'install the engine\'s CRDs: kubectl apply -f crds/engine/' },
@@ -78,7 +81,7 @@ export async function discoverServedKinds(port: ClusterPort, o: { cluster: strin
   ];
   if (o.fencing) required.push({ gvk: Kinds.NetworkFence, fix: 'install the csi-addons NetworkFence CRD (e.g. kubectl apply -f crds/upstream/csiaddons.openshift.io_networkfences.yaml), or run without --fence-cidr' });
   for (const r of required) {
-    if (!(await port.served(r.gvk, { log: o.log }))) {
+    if (!(await served(r.gvk))) {
       throw new MissingApiError(`cluster ${o.cluster} does not serve ${apiVersionOf(r.gvk)} ${r.gvk.kind}: ${r.fix} (the engine's CRDs need Kubernetes ${MIN_KUBERNETES_VERSION} or later)`);
     }
   }
@@ -87,7 +90,7 @@ export async function discoverServedKinds(port: ClusterPort, o: { cluster: strin
   for (const [kind, versions] of Object.entries(CANDIDATES) as Array<[ResourceKindName, readonly GVK[]]>) {
     let found: GVK | undefined;
     for (const v of versions) {
-      if (await port.served(v, { log: o.log })) {
+      if (await served(v)) {
         found = v;
         break;
       }
@@ -98,4 +101,27 @@ export async function discoverServedKinds(port: ClusterPort, o: { cluster: strin
   if (gvk.CronJob && gvk.CronJob !== Kinds.CronJob) o.log.info({ apiVersion: apiVersionOf(gvk.CronJob) }, 'This cluster serves CronJob at an older API version; the daemon uses it');
   for (const [kind, why] of Object.entries(missing)) o.log.info({ kind }, `Not served here (only a group that names it needs it): ${why}`);
   return { gvk, missing };
+}
+
+/** How long discovery at start keeps trying through retryable failures (throttling, a lost answer) before it gives up. */
+export const DISCOVERY_PATIENCE_MS = 5 * 60_000;
+const DISCOVERY_RETRY_BASE_MS = 500;
+const DISCOVERY_RETRY_MAX_MS = 30_000;
+
+/**
+ * One discovery question, asked again with backoff while the API server answers with a retryable failure: a daemon
+ * must not refuse to start because its API server throttled it once (found by the daemon-level swarm).
+ */
+async function servedRetrying(port: ClusterPort, gvk: GVK, o: { log: Logger; clock: ClockPort }): Promise<boolean> {
+  const giveUpAtMs = o.clock.now() + DISCOVERY_PATIENCE_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await port.served(gvk, { log: o.log });
+    } catch (e) {
+      if (!isDriverError(e) || !e.retryable || o.clock.now() >= giveUpAtMs) throw e;
+      const waitMs = Math.min(DISCOVERY_RETRY_MAX_MS, DISCOVERY_RETRY_BASE_MS * 2 ** Math.min(attempt, 16));
+      o.log.warn({ kind: gvk.kind, err: e.message, retryInMs: waitMs }, 'Discovery failed; asking again');
+      await o.clock.sleep(waitMs);
+    }
+  }
 }
