@@ -3,7 +3,7 @@
 // invariants check those objects against the charts and global state (simulator/invariants/failover.ts checks the
 // world itself), and this is the one place where further daemon-level invariants plug in (DAEMON_INVARIANTS).
 import type { KubeObject } from '../../drivers/cluster/cluster.port.ts';
-import { branchFor } from '../../machines/failover/failover.plan.ts';
+import { finalTaskOf } from '../../machines/failover/failover.plan.ts';
 import type { FailoverRequest, FailoverRole } from '../../machines/failover/failover.types.ts';
 import { FailoverGroupKind, FailoverKind } from '../../src/daemon/api.ts';
 import type { Invariant, SimKernel } from '../kernel.ts';
@@ -18,14 +18,9 @@ export const DAEMON_INV = {
 
 /**
  * Invariants whose failure comes only from a known bug another change fixes: still checked and reported (each run's
- * `invariants`), but a run does not fail on them (`failure` stays unset) until the fix merges. Remove a name here
- * once its fix is in.
- * - succeeded-names-final-task (2026-12-07): one swarm case in about 500 ended with a source copy at SUCCESS whose
- *   state was TASK_MarkVolumesReadyForPromotion in VolumeTransitionSource: the derived status names a stale task
- *   (the status fix for the copies' state, failover.status.ts, is in flight). group-status-agrees held in every
- *   case tried and stays in the default set.
+ * `invariants`), but a run does not fail on them (`failure` stays unset) until the fix merges. Empty: keep it so.
  */
-export const PENDING_FIX: ReadonlySet<string> = new Set<string>([DAEMON_INV.succeededNamesFinalTask]);
+export const PENDING_FIX: ReadonlySet<string> = new Set<string>();
 
 /** What a daemon-level invariant may read: the world, the failover's request, its clusters by role. */
 export interface DaemonRunContext {
@@ -108,17 +103,16 @@ export class DaemonObjectInvariants {
     return undefined;
   }
 
+  /** A succeeded copy names the task that ended the failover as a whole (the same on both copies: finalTaskOf). */
   private checkFinalTask(): string | undefined {
     const wrong: string[] = [];
+    const final = finalTaskOf({ mode: this.request.mode, type: this.request.type });
+    const want = `TASK_${final.task}`;
     for (const [role, o] of this.copies()) {
       if (o?.status?.status !== 'SUCCESS') continue;
-      const branch = branchFor({ mode: this.request.mode, type: this.request.type, role });
-      const completion = branch.work.find((s) => s.stage === 'Completion');
-      const last = completion?.tasks[completion.tasks.length - 1]?.task;
-      const want = last === undefined ? undefined : `TASK_${last}`;
       const progression = o.status.progression as { stage?: unknown } | undefined;
-      if (o.status.state !== want || progression?.stage !== 'Completion') {
-        wrong.push(`${role} (${this.ctx.clusters[role]}) succeeded with state ${String(o.status.state)} in stage ${String(progression?.stage)}, not its final task ${want} in Completion`);
+      if (o.status.state !== want || progression?.stage !== final.stage) {
+        wrong.push(`${role} (${this.ctx.clusters[role]}) succeeded with state ${String(o.status.state)} in stage ${String(progression?.stage)}, not the failover's final task ${want} in ${final.stage}`);
       }
     }
     return wrong.length ? wrong.join('; ') : undefined;

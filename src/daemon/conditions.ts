@@ -66,11 +66,6 @@ export const FailoverAcceptance = {
   InvalidSpec: 'InvalidSpec',
   /** Waiting for the group to appear in global state (its primary's daemon registers it). */
   GroupNotRegistered: 'GroupNotRegistered',
-  /**
-   * A planned failover waits for the target cluster's first heartbeat for the group (its daemon has just started),
-   * at most the group's heartbeat timeout from the request; then it starts and its validation says what is missing.
-   */
-  AwaitingPeerHeartbeat: 'AwaitingPeerHeartbeat',
   /** This cluster is neither the source nor the target of the failover. */
   NotInvolved: 'NotInvolved',
   /** This cluster's daemon runs its part (the role is in status.role). */

@@ -239,9 +239,6 @@ export class FailoverReconciler {
     const requestedAtMs = requestedAtMsOf(obj) ?? this.deps.clock.now();
     const requests: FailoverRequest[] = [];
     const owners = new Map<string, string>();
-    /** Groups the target has never heartbeated for, and how long a planned failover waits for that. */
-    const silentTarget: string[] = [];
-    let heartbeatBoundMs = 0;
     const known = new Set<string>([me, ...Object.keys(this.deps.peers)]);
     for (const [i, ref] of spec.groups.entries()) {
       const field = `spec.failoverGroups[${i}]`;
@@ -260,10 +257,6 @@ export class FailoverReconciler {
       if (!record && !pinned) return { kind: 'wait', reason: A.GroupNotRegistered, message: `Group ${groupId} is not registered in global state yet (the daemon of the cluster that runs it registers it)` };
       const clusters = await this.deps.globalState.listClusters(groupId, { log: this.log });
       for (const c of clusters) known.add(c.cluster);
-      if (!clusters.some((c) => c.cluster === spec.targetCluster)) {
-        silentTarget.push(groupId);
-        heartbeatBoundMs = Math.max(heartbeatBoundMs, gs.spec.timeouts.heartbeatMs);
-      }
       const source = pinned ?? record!.ownerCluster;
       owners.set(groupId, source);
       if (source === spec.targetCluster) {
@@ -295,16 +288,6 @@ export class FailoverReconciler {
     const source = sources[0];
     const role: FailoverRole | undefined = me === spec.targetCluster ? 'target' : me === source ? 'source' : undefined;
     if (!role) return { kind: 'notInvolved', message: `Cluster ${me} is neither the source (${source}) nor the target (${spec.targetCluster}) of this failover` };
-    // A planned failover asked for before the target's daemon first heartbeated (both daemons just started) waits
-    // for it, within the heartbeat timeout; past that it starts, and its validation says the target is silent.
-    const waitUntilMs = requestedAtMs + heartbeatBoundMs;
-    if (role === 'source' && spec.type === 'planned' && !spec.force && silentTarget.length > 0 && this.deps.clock.now() < waitUntilMs) {
-      return {
-        kind: 'wait',
-        reason: A.AwaitingPeerHeartbeat,
-        message: `Waiting for cluster ${spec.targetCluster}'s first heartbeat for ${silentTarget.join(', ')} (until ${isoTime(waitUntilMs)}, the heartbeat timeout after the request)`,
-      };
-    }
     return { kind: 'run', sourceCluster: source, requests, role };
   }
 

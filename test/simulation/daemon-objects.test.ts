@@ -45,7 +45,8 @@ async function judge(copies: { source: Copy; target: Copy }, group: { activeClus
   return new Map(world.kernel.invariantResults().map((r) => [r.name, r.held]));
 }
 
-const truthful = { source: { status: 'SUCCESS', state: 'TASK_WaitForFailoverCompletion' }, target: { status: 'SUCCESS', state: 'TASK_ReleaseLock' } };
+// Both copies of a succeeded failover name the task that ended it as a whole (finalTaskOf), whichever side ran it.
+const truthful = { source: { status: 'SUCCESS', state: 'TASK_ReleaseLock' }, target: { status: 'SUCCESS', state: 'TASK_ReleaseLock' } };
 const owner = { activeCluster: () => 'east' };
 
 describe('simulation: daemon-level invariants on the objects users see', () => {
@@ -59,7 +60,7 @@ describe('simulation: daemon-level invariants on the objects users see', () => {
     expect(held.get(DAEMON_INV.copiesAgree)).toBe(false);
   });
 
-  it('daemon invariants: a succeeded copy that names a task other than its final one breaks succeeded-names-final-task', async () => {
+  it('daemon invariants: a succeeded copy that names a task other than the failover\'s final one (its own last wait) breaks succeeded-names-final-task', async () => {
     const held = await judge({ ...truthful, target: { status: 'SUCCESS', state: 'TASK_WaitForFailoverCompletion' } }, owner);
     expect(held.get(DAEMON_INV.succeededNamesFinalTask)).toBe(false);
     expect(held.get(DAEMON_INV.copiesAgree)).toBe(true);
