@@ -163,6 +163,17 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string; 
     outcome: 'failed',
     outcomeBefore: 'completed',
   },
+  {
+    name: 'a failover superseded by an automatic failover back records its history as FAILED, so its old source stops waiting (seed=345730444, generated-27, CONSISTENCY unplanned force, auto trigger, source crash at 3, target stall; found by the daemon-level swarm: failover-ends violated)',
+    pin: {
+      seed: 345730444,
+      scenario: 'generated-27',
+      failover: { mode: 'CONSISTENCY', type: 'unplanned', force: true, trigger: 'auto' },
+      crashPoints: [{ cluster: 'east', atTransition: 3, downMs: 57806 }],
+      stallPoints: [{ cluster: 'west', atMs: 86422, durationMs: 101486 }],
+    },
+    outcome: 'failed',
+  },
 ];
 
 describe('simulation: regressions (fixed)', () => {

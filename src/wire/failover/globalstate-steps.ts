@@ -289,12 +289,11 @@ export function globalStateSteps(w: FailoverWiring) {
     return {};
   };
 
-  const recordHistory = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+  /** This failover's history entry as it ends now with `status` (downtime from this side's marks, else the group's). */
+  const historyEntry = (input: StepInput, status: HistoryRecord['status'], record: GroupRecord | undefined): HistoryRecord => {
     const r = input.request;
     const now = nowMs();
-    const status = input.params.status as HistoryRecord['status'];
     let downtimeSeconds = 0;
-    const record = await gs.getGroup(r.groupId, { log: ctx.log, signal: ctx.signal });
     const known = record ? downtimeOf(record, r.failoverId) : {};
     const start = input.downtime.startedAtMs ?? known.startedAtMs;
     const end = input.downtime.endedAtMs ?? known.endedAtMs ?? (start !== undefined ? now : undefined);
@@ -314,6 +313,13 @@ export function globalStateSteps(w: FailoverWiring) {
       downtimeSeconds,
       durationSeconds: Math.max(0, now - r.requestedAtMs) / 1000,
     };
+    return entry;
+  };
+
+  const recordHistory = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    const status = input.params.status as HistoryRecord['status'];
+    const record = await gs.getGroup(input.request.groupId, { log: ctx.log, signal: ctx.signal });
+    const entry = historyEntry(input, status, record);
     const recorded = await gs.recordHistory(entry, { log: ctx.log, signal: ctx.signal });
     ctx.log.info({ status, recorded }, recorded ? 'Recorded failover history' : 'Failover history was already recorded');
     // Written once per failover: when it was already there (a re-run after a lost answer, or the peer ended the
@@ -349,6 +355,12 @@ export function globalStateSteps(w: FailoverWiring) {
     const now = nowMs();
     const ours = ownedByThisFailover(record, input);
     if (input.expectedVersion !== undefined && record.version !== input.expectedVersion && !ours) {
+      // Superseded: this failover ends here as FAILED, and says so in the history (written once per failover, so
+      // whichever side gets here first writes it). Without it the peer, which ends on this failover's history, would
+      // wait for good (found by the daemon-level swarm: an automatic failover back while the unplanned target
+      // stalled left the old source waiting).
+      const recorded = await gs.recordHistory(historyEntry(input, 'FAILED', record), { log: ctx.log, signal: ctx.signal });
+      ctx.log.info({ recorded, owner: record.ownerCluster, version: record.version }, 'Superseded by a newer failover: recorded this failover as FAILED');
       throw new DriverError('Conflict', 'engine', 'regainLease', `group ${r.groupId} is at version ${record.version} owned by ${record.ownerCluster}; this failover validated version ${input.expectedVersion}`, { reason: 'Superseded' });
     }
     const h = await historyOf(w, input, ctx.log, ctx.signal);
