@@ -390,8 +390,12 @@ export class FailoverInvariants {
 
   private checkReplicas(sides: SideView[]): string | undefined {
     const outcome = overallOutcome(sides, this.request.type);
-    const where = outcome === 'completed' ? this.request.targetCluster : outcome === 'rolledBack' || outcome === 'failed' ? this.request.sourceCluster : undefined;
+    let where = outcome === 'completed' ? this.request.targetCluster : outcome === 'rolledBack' || outcome === 'failed' ? this.request.sourceCluster : undefined;
     if (!where) return undefined;
+    // A newer failover (an automatic one, when this one's new primary stalled past its heartbeat timeout) moved the
+    // group on: the workloads run where it left them, its current owner.
+    const record = this.world.globalState.getGroup(this.groupId);
+    if (record?.lastFailover && record.lastFailover.failoverId !== this.request.failoverId && record.lastFailover.atMs >= this.request.requestedAtMs) where = record.ownerCluster;
     const wrong: string[] = [];
     for (const w of this.request.group.workloads) {
       if (w.kind === 'CronJob') continue;

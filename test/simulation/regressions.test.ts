@@ -174,6 +174,16 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string; 
     },
     outcome: 'failed',
   },
+  {
+    name: 'workloads are checked where the group ends up: an automatic failover back while the new primary stalled leaves them on the old source (seed=30, generated-32, CONSISTENCY unplanned, auto trigger, source crash at 80, target stall; found by the daemon-level swarm: replicas-restored looked at the first failover\'s target)',
+    pin: {
+      seed: 30,
+      scenario: 'generated-32',
+      failover: { mode: 'CONSISTENCY', type: 'unplanned', force: false, trigger: 'auto' },
+      crashPoints: [{ cluster: 'east', atTransition: 80, downMs: 513 }],
+      stallPoints: [{ cluster: 'west', atMs: 105042, durationMs: 148822 }],
+    },
+  },
 ];
 
 describe('simulation: regressions (fixed)', () => {
