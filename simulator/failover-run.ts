@@ -19,7 +19,7 @@ import { createDaemonSim } from '../src/daemon/sim-harness.ts';
 import type { HostSnapshotEvent } from '../src/runtime/operator-host.ts';
 import { silentLogger } from '../src/log.ts';
 import type { FaultPlan, FaultProfile } from './faults.ts';
-import { DaemonObjectInvariants, PENDING_FIX } from './invariants/daemon-objects.ts';
+import { DaemonObjectInvariants, PENDING_FIX, STAND_DOWN_BOUND_MS } from './invariants/daemon-objects.ts';
 import { FailoverInvariants, overallOutcome, type OverallOutcome, type SideView } from './invariants/failover.ts';
 import { InvariantViolation, type InvariantResult } from './kernel.ts';
 import { Prng, type RandomStream } from './prng.ts';
@@ -516,6 +516,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       // virtual second, not after every event.
       for (let i = 0; i < 120 && !(world.converged() && objects!.settled()); i++) await kernel.run({ untilMs: kernel.now() + 1_000 });
       await objects!.awaitGroupStatus((ms) => kernel.run({ untilMs: kernel.now() + ms }));
+      await objects!.awaitPlugins((ms) => kernel.run({ untilMs: kernel.now() + ms }), STAND_DOWN_BOUND_MS + 60_000);
     }
   } catch (e) {
     if (e instanceof InvariantViolation) violation = e;

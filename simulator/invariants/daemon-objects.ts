@@ -5,8 +5,10 @@
 import type { KubeObject } from '../../drivers/cluster/cluster.port.ts';
 import { finalTaskOf } from '../../machines/failover/failover.plan.ts';
 import type { FailoverRequest, FailoverRole } from '../../machines/failover/failover.types.ts';
+import { groupIdOf } from '../../machines/failover/group.types.ts';
 import { FailoverGroupKind, FailoverKind } from '../../src/daemon/api.ts';
 import type { Invariant, SimKernel } from '../kernel.ts';
+import { STAND_DOWN_INV, StandDownChecker } from './stand-down.ts';
 import type { SimWorld } from '../world.ts';
 
 export const DAEMON_INV = {
@@ -31,14 +33,66 @@ export interface DaemonRunContext {
   failover(cluster: string): KubeObject | undefined;
 }
 
-/** A plug-in: the invariants it adds to a daemon-level run (for example simulator/invariants/stand-down.ts). */
-export type DaemonInvariantFactory = (ctx: DaemonRunContext) => Invariant[];
+/**
+ * A plug-in: the invariants it adds to a daemon-level run. One that needs the world to run on after the failover
+ * ended before it can judge (the old source standing down) says so with `pending`; the runner runs on while any is.
+ */
+export type DaemonInvariant = Invariant & { pending?(): boolean };
+export type DaemonInvariantFactory = (ctx: DaemonRunContext) => DaemonInvariant[];
+
+/**
+ * After an unplanned failover, the old source stands down once it is reachable again, within a bound, and its fence
+ * is lifted only after that (StandDownChecker). Reachable: its API server and its daemon are up; each time they come
+ * back the bound starts again (a crash or outage after it came back is not the stand-down's delay).
+ */
+export const standDownInvariants: DaemonInvariantFactory = (ctx) => {
+  if (ctx.request.type !== 'unplanned') return [];
+  const { world, request } = ctx;
+  const kernel = world.kernel;
+  const old = request.sourceCluster;
+  const checker = new StandDownChecker({ world, group: request.group, oldSource: old, boundMs: STAND_DOWN_BOUND_MS });
+  let wasUp = false;
+  const firstOf = (names: readonly string[]) => checker.violations.find((v) => names.includes(v.invariant))?.message;
+  return [
+    {
+      name: STAND_DOWN_INV.fenceLiftedTooEarly,
+      kind: 'always',
+      check: () => {
+        const up = !kernel.isDown(`apiserver/${old}`) && !kernel.isDown(`operator/${old}`);
+        if (up && !wasUp) checker.reachableAt(kernel.now());
+        wasUp = up;
+        checker.afterEvent();
+        return firstOf([STAND_DOWN_INV.fenceLiftedTooEarly]);
+      },
+    },
+    { name: STAND_DOWN_INV.staysDown, kind: 'always', check: () => firstOf([STAND_DOWN_INV.staysDown]) },
+    {
+      name: STAND_DOWN_INV.standsDownInTime,
+      kind: 'eventually',
+      check: () => {
+        const before = checker.violations.length;
+        checker.final({ expectFenceLifted: true });
+        // The fence still in effect at the end is a liveness failure of the stand-down (the owner lifts it after).
+        return firstOf([STAND_DOWN_INV.standsDownInTime]) ?? checker.violations.slice(before).find((v) => v.invariant === STAND_DOWN_INV.fenceLiftedTooEarly)?.message;
+      },
+      // Superseded and not stood down (or stood down with its fence still in effect), within the bound: run on.
+      pending: () => {
+        const rec = world.globalState.getGroup(groupIdOf(request.group));
+        if (!rec || rec.ownerCluster === old || checker.windowEndedAtMs !== undefined) return false;
+        return checker.stoodDownAtMs === undefined || world.isFenced(old);
+      },
+    },
+  ];
+};
+
+/** How long after the old source is reachable again it may still run anything of the group. */
+export const STAND_DOWN_BOUND_MS = 5 * 60_000;
 
 /**
  * The daemon-level invariants every run registers besides DaemonObjectInvariants'. Add a factory here to plug one
  * in (the old source standing down after an unplanned failover goes here).
  */
-export const DAEMON_INVARIANTS: readonly DaemonInvariantFactory[] = [];
+export const DAEMON_INVARIANTS: readonly DaemonInvariantFactory[] = [standDownInvariants];
 
 const TERMINAL = new Set(['SUCCESS', 'FAILED']);
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -48,6 +102,7 @@ export class DaemonObjectInvariants {
   readonly ctx: DaemonRunContext;
   /** How the group statuses compared with global state after the failover ended (undefined: never compared). */
   private groupVerdict: string | undefined = 'the failover did not end, so the group statuses were not compared';
+  private readonly pendingChecks: Array<() => boolean> = [];
 
   constructor(
     private readonly world: SimWorld,
@@ -69,7 +124,18 @@ export class DaemonObjectInvariants {
     eventually(DAEMON_INV.succeededNamesFinalTask, () => this.checkFinalTask());
     eventually(DAEMON_INV.statusTimesOneClock, () => this.checkTimes());
     eventually(DAEMON_INV.groupStatusAgrees, () => this.groupVerdict);
-    for (const factory of DAEMON_INVARIANTS) for (const inv of factory(this.ctx)) this.kernel.addInvariant(inv);
+    for (const factory of DAEMON_INVARIANTS) {
+      for (const inv of factory(this.ctx)) {
+        this.kernel.addInvariant(inv);
+        if (inv.pending) this.pendingChecks.push(inv.pending);
+      }
+    }
+  }
+
+  /** Runs the world on while a plug-in still waits for something to judge (bounded by `maxMs`). */
+  async awaitPlugins(runFor: (ms: number) => Promise<unknown>, maxMs: number): Promise<void> {
+    const deadline = this.kernel.now() + maxMs;
+    while (this.pendingChecks.some((p) => p()) && this.kernel.now() < deadline) await runFor(1_000);
   }
 
   /** Both copies carry a final outcome (the daemons have written what their charts ended with). */
