@@ -166,6 +166,11 @@ export class DaemonObjectInvariants {
     const outcomes = this.copies().map(([role, o]) => `${role} (${this.ctx.clusters[role]}): ${o ? String(o.status?.status ?? 'no status') : 'no copy'}`);
     const [a, b] = this.copies().map(([, o]) => o?.status?.status);
     if (a === undefined || a !== b || !TERMINAL.has(String(a))) return `the Failover copies end differently: ${outcomes.join(', ')}`;
+    // A succeeded failover reports one downtime and one duration, whichever cluster a user asks (the history record's).
+    if (a === 'SUCCESS') {
+      const [ma, mb] = this.copies().map(([, o]) => JSON.stringify(o?.status?.metrics ?? null));
+      if (ma !== mb) return `the succeeded Failover copies report different metrics: ${this.ctx.clusters.source} ${ma}, ${this.ctx.clusters.target} ${mb}`;
+    }
     return undefined;
   }
 

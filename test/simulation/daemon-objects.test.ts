@@ -20,6 +20,7 @@ interface Copy {
   state: string;
   stage?: string;
   at?: string;
+  metrics?: JsonObject;
 }
 
 /** A world with the sample group's FailoverGroup objects, the invariants installed, and two Failover copies. */
@@ -36,7 +37,7 @@ async function judge(copies: { source: Copy; target: Copy }, group: { activeClus
     const c = copies[role];
     const store = world.cluster(cluster).store;
     store.create(failoverObject({ name: 'move', namespace: 'shop', targetCluster: 'west', mode: 'CONSISTENCY', groups: [{ name: 'storefront' }] }));
-    const status: JsonObject = { status: c.status, state: c.state, progression: { stageIndex: 6, stage: c.stage ?? 'Completion', task: c.state.replace(/^TASK_/, '') }, conditions: [{ type: 'Accepted', status: 'True', reason: 'Running', message: '', lastTransitionTime: c.at ?? now }] };
+    const status: JsonObject = { ...(c.metrics ? { metrics: c.metrics } : {}), status: c.status, state: c.state, progression: { stageIndex: 6, stage: c.stage ?? 'Completion', task: c.state.replace(/^TASK_/, '') }, conditions: [{ type: 'Accepted', status: 'True', reason: 'Running', message: '', lastTransitionTime: c.at ?? now }] };
     store.patchStatus({ ...FailoverKind, name: 'move', namespace: 'shop' }, { status });
     store.patchStatus({ ...FailoverGroupKind, name: 'storefront', namespace: 'shop' }, { status: { health: 'OK', globalState: { activeCluster: group.activeCluster(cluster) } } });
   }
@@ -64,6 +65,14 @@ describe('simulation: daemon-level invariants on the objects users see', () => {
     const held = await judge({ ...truthful, target: { status: 'SUCCESS', state: 'TASK_WaitForFailoverCompletion' } }, owner);
     expect(held.get(DAEMON_INV.succeededNamesFinalTask)).toBe(false);
     expect(held.get(DAEMON_INV.copiesAgree)).toBe(true);
+  });
+
+  it('daemon invariants: succeeded copies that report different downtimes break failover-copies-agree', async () => {
+    const metrics = (downtime: number) => ({ totalDowntimeSeconds: downtime, totalFailoverTimeSeconds: 36.1 });
+    const held = await judge({ source: { ...truthful.source, metrics: metrics(0) }, target: { ...truthful.target, metrics: metrics(14.7) } }, owner);
+    expect(held.get(DAEMON_INV.copiesAgree)).toBe(false);
+    const same = await judge({ source: { ...truthful.source, metrics: metrics(14.7) }, target: { ...truthful.target, metrics: metrics(14.7) } }, owner);
+    expect(same.get(DAEMON_INV.copiesAgree)).toBe(true);
   });
 
   it('daemon invariants: a status time from another clock (the wall clock of 2020) breaks status-times-one-clock', async () => {
