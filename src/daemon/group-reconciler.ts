@@ -384,7 +384,7 @@ export class GroupReconciler {
       if (report.problems.length) components.problems = report.problems.slice(0, 3);
       const standDown = this.deps.standDown?.(groupId);
       if (standDown) components.standDown = standDownComponent(standDown);
-      await gs.heartbeat({ groupId, cluster: me, health: report.health, role, components }, opts);
+      await gs.heartbeat({ groupId, cluster: me, health: report.published, role, components }, opts);
       this.stats.heartbeats++;
       state.lastHeartbeatOk = true;
       state.clusters = await gs.listClusters(groupId, opts);

@@ -37,6 +37,13 @@ export interface GroupHealthReport {
   fluxResources: ResourceHealth[];
   /** The first few problems, for the Healthy condition's message. */
   problems: string[];
+  /**
+   * What the heartbeat publishes: `health`, except UNKNOWN while a cache it reads is not synced yet and nothing it
+   * can read is ERROR. An unsynced cache says nothing about the resources (a daemon that has just started, or one
+   * whose watches relist): publishing ERROR for it made a peer's planned failover, asked for right then, fail its
+   * validation (found by the daemon-level swarm, seeds 5 and 438785842).
+   */
+  published: Health | 'UNKNOWN';
 }
 
 /** 'active': this cluster runs the application (owns the group); 'standby': it holds it ready at rest. */
@@ -116,13 +123,18 @@ export function groupHealth(spec: FailoverGroupSpec, role: SiteRole, lookup: Obj
   const note = (kind: string, name: string, h: Health, status: string) => {
     if (h !== 'OK' && problems.length < 5) problems.push(`${kind}/${name}: ${status}`);
   };
+  let unsynced = false;
+  let known = 'OK' as Health; // the worst health of what could be read (mutated by read())
   const read = <T extends { health: Health; status: string }>(kind: ResourceKindName, name: string, f: (o: KubeObject) => T): { health: Health; status: string } => {
     const missing = lookup.unserved?.(kind);
-    if (missing) return { health: 'ERROR', status: missing };
-    const o = lookup.get(kind, ns, name);
-    if (o === 'unsynced') return { health: 'ERROR', status: UNSYNCED(kind) };
-    if (o === undefined) return { health: 'ERROR', status: 'not found' };
-    return f(o);
+    const o = missing ? undefined : lookup.get(kind, ns, name);
+    if (o === 'unsynced') {
+      unsynced = true;
+      return { health: 'ERROR', status: UNSYNCED(kind) };
+    }
+    const h = missing ? { health: 'ERROR' as const, status: missing } : o === undefined ? { health: 'ERROR' as const, status: 'not found' } : f(o);
+    known = worst(known, h.health);
+    return h;
   };
   const workloads: WorkloadHealth[] = spec.workloads.map((w) => {
     const own = read(w.kind, w.name, (o) => workloadHealth(w.kind, o, role));
@@ -145,7 +157,7 @@ export function groupHealth(spec: FailoverGroupSpec, role: SiteRole, lookup: Obj
     return { kind: f.kind, name: f.name, ...h };
   });
   const health = worst(...workloads.map((w) => w.health), ...networkResources.map((n) => n.health), ...fluxResources.map((f) => f.health));
-  return { health, workloads, networkResources, fluxResources, problems };
+  return { health, workloads, networkResources, fluxResources, problems, published: unsynced && known !== 'ERROR' ? 'UNKNOWN' : health };
 }
 
 /**

@@ -104,9 +104,10 @@ export function globalStateSteps(w: FailoverWiring) {
   };
 
   /**
-   * The target's heartbeat record. A target that has never reported (its daemon has just started) is waited for, up to
+   * The target's heartbeat record. A target that has never reported, or reports UNKNOWN health (its daemon has just
+   * started and its caches are not synced), is waited for, up to
    * the group's heartbeat timeout (after which a silent cluster counts as down), polling every
-   * FIRST_HEARTBEAT_POLL_MS; undefined if it still has not reported. A record, healthy or not, is returned at once.
+   * FIRST_HEARTBEAT_POLL_MS; undefined if it still has not reported. Any other record, healthy or not, is returned at once.
    */
   const firstHeartbeatOf = async (input: StepInput, ctx: StepCtx): Promise<ClusterStatusRecord | undefined> => {
     const r = input.request;
@@ -114,9 +115,10 @@ export function globalStateSteps(w: FailoverWiring) {
     for (let waited = false; ; waited = true) {
       const clusters = await gs.listClusters(r.groupId, { log: ctx.log, signal: ctx.signal });
       const target = clusters.find((c) => c.cluster === r.targetCluster);
-      if (target) return target;
+      // UNKNOWN: the target's daemon reports, but its caches have not synced yet (it has just started).
+      if (target && target.health !== 'UNKNOWN') return target;
       const now = nowMs();
-      if (now >= deadline) return undefined;
+      if (now >= deadline) return target;
       if (!waited) ctx.log.info({ target: r.targetCluster, waitMs: deadline - now }, 'Waiting for the target cluster\'s first heartbeat');
       await clock.sleep(Math.min(FIRST_HEARTBEAT_POLL_MS, deadline - now), ctx.signal);
     }
