@@ -2,22 +2,15 @@
 // to the served clusters, DynamoDB on dynalite, the wall clock): east's API server becomes unreachable, an unplanned
 // Failover succeeds on west, east's API server comes back with its daemon still running. East must stand down (no
 // Primary volume, no ready replica, no traffic), and west must lift its fence against east only after that.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Kinds } from '../../drivers/cluster/cluster.port.ts';
-import { realClock } from '../../drivers/clock/clock.real.ts';
-import { createDynamoDBClient, DynamoGlobalState } from '../../drivers/globalstate/globalstate.dynamodb.ts';
 import type { GroupRecord } from '../../drivers/globalstate/globalstate.port.ts';
 import { StandDownChecker } from '../../simulator/invariants/stand-down.ts';
-import { parseDaemonFlags, runDaemon } from '../../src/cli/daemon.ts';
-import { startWorldServe, type ServedWorld } from '../../src/cli/world-serve.ts';
+import type { ServedWorld } from '../../src/cli/world-serve.ts';
 import { FailoverKind } from '../../src/daemon/api.ts';
 import { failoverObject } from '../../src/daemon/failover-spec.ts';
-import { failoverGroupObject } from '../../src/daemon/group-spec.ts';
 import { standDownOf } from '../../src/daemon/rejoin-supervisor.ts';
-import { silentLogger } from '../../src/log.ts';
+import { startServedDaemons } from './served-daemons.ts';
 import { untilServed } from './served-until.ts';
 
 const GROUP = 'shop/storefront';
@@ -29,30 +22,13 @@ describe('daemon: rejoin over HTTP', () => {
   });
 
   it('daemon: http: after an unplanned failover east comes back and its running daemon stands it down; the fence is lifted after', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'daemon-rejoin-http-'));
-    const kubeconfig = join(dir, 'kubeconfig');
-    served = await startWorldServe({ seed: 2, scenario: 'sample', kubeconfigOut: kubeconfig, speed: 10, profile: 'none', kubePortBase: 0, table: 'failover-engine' });
-    const world = served.world;
-    const endpoint = /dynamodb: (\S+)/.exec(served.lines.join('\n'))![1];
-    const spec = { ...world.scenario.groups[0].spec, heartbeatIntervalMs: 1_000, timeouts: { transitoryStateMs: 1_800_000, unhealthyPrimaryMs: 600_000, heartbeatMs: 120_000 } };
-    for (const c of ['east', 'west']) {
-      const store = world.cluster(c).store;
-      store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'failover-engine-system' } });
-      store.create(failoverGroupObject(spec));
-    }
-    const credentials = { accessKeyId: 'dynalite', secretAccessKey: 'dynalite' };
-    let stop!: (why: string) => void;
-    const stopWhen = new Promise<string>((r) => (stop = r));
-    const fenceCidr = ['east', 'west'].map((c) => `${c}=${world.clusterCidr(c)}`);
-    const runs = ['east', 'west'].map((c) =>
-      runDaemon(
-        parseDaemonFlags({ kubeconfig, context: c, clusterName: c, peerContext: [`${c === 'east' ? 'west' : 'east'}=${c === 'east' ? 'west' : 'east'}`], dynamodbEndpoint: endpoint, qps: '0', fenceCidr, autoFailover: false }, {}),
-        stopWhen,
-        { log: silentLogger, credentials },
-      ),
-    );
-    const client = createDynamoDBClient({ endpoint, region: 'us-east-1', credentials });
-    const gs = new DynamoGlobalState({ client, tableName: 'failover-engine', clock: realClock });
+    const d = await startServedDaemons({
+      prefix: 'daemon-rejoin-http-',
+      serve: { seed: 2, speed: 10 },
+      flags: (world) => ({ fenceCidr: ['east', 'west'].map((c) => `${c}=${world.clusterCidr(c)}`), autoFailover: false }),
+    });
+    served = d.served;
+    const { world, gs } = d;
     // The daemons keep the group in dynalite, not in the world's store: the checker reads the latest poll of it.
     let record: GroupRecord | undefined;
     const poll = setInterval(() => void gs.getGroup(GROUP).then((r) => (record = r ?? undefined), () => undefined), 100);
@@ -89,9 +65,7 @@ describe('daemon: rejoin over HTTP', () => {
       expect(checker.violations).toEqual([]);
     } finally {
       clearInterval(poll);
-      stop('test done');
-      await Promise.all(runs);
-      client.destroy();
+      await d.stop();
     }
   }, 900_000);
 });
