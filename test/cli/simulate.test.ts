@@ -4,14 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'failoverctl', ...args], (s) => void (out += s), (s) => void (err += s));
-  return { code, out, err };
-}
+import { cli } from '../support/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'failoverctl-simulate-'));
 function file(name: string, text: string): string {

@@ -5,22 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { cli } from '../support/cli.ts';
 import { runStart, START_SPEED } from '../../src/cli/start.ts';
 import { silentLogger } from '../../src/log.ts';
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const saved = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    const code = await main(['node', 'failoverctl', ...args], (s) => void (out += s), (s) => void (err += s));
-    return { code, out, err };
-  } finally {
-    process.exitCode = saved;
-  }
-}
 
 describe('cli: start', () => {
   it('cli: start: the daemons run a Failover created through the Kubernetes API; progress stage by stage, outcome, replay, exit 0', async () => {

@@ -2,20 +2,7 @@
 // its outcome and replay command, `simulate --json` reports each invariant, and bad options end with one line
 // naming the option and exit code 2.
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const saved = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    const code = await main(['node', 'failoverctl', ...args], (s) => void (out += s), (s) => void (err += s));
-    return { code, out, err };
-  } finally {
-    process.exitCode = saved;
-  }
-}
+import { cli } from '../support/cli.ts';
 
 describe('cli: failover simulation', () => {
   it('cli: simulate --no-trace: prints a per-stage timeline, the outcome and the replay command (sample, seed 1)', async () => {

@@ -1,15 +1,8 @@
 // Why: `failoverctl vm …` is how an operator drives VM failover; its plan, progress lines, summary, exit codes
 // and one-line errors are part of the product.
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { cli } from '../support/cli.ts';
 import { formatChange, parseDuration } from '../../src/cli/vm.ts';
-
-async function cli(...args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'failoverctl', ...args], (s) => void (out += s), (s) => void (err += s));
-  return { code, out, err };
-}
 
 afterEach(() => {
   process.exitCode = undefined;
