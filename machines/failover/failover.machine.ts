@@ -326,11 +326,19 @@ export const failoverSetup = setup({
         lastUpdateMs: at,
         leaseLostAtMs: undefined,
         attempt: 0,
+        ...historyOf(context, o),
       };
     }),
     markLeaseReleased: assign(({ context, event }) => {
       const o = (event as { output?: StepOutput }).output;
-      return { leaseReleased: true, proof: o?.proof ?? context.proof, leaseLostAtMs: undefined, attempt: 0, lastUpdateMs: Math.max(context.lastUpdateMs, o?.atMs ?? context.lastUpdateMs) };
+      return {
+        leaseReleased: true,
+        proof: o?.proof ?? context.proof,
+        leaseLostAtMs: undefined,
+        attempt: 0,
+        lastUpdateMs: Math.max(context.lastUpdateMs, o?.atMs ?? context.lastUpdateMs),
+        ...historyOf(context, o),
+      };
     }),
     recordLeaseLossesSpent: assign(({ context }) => ({
       failure: {
@@ -365,6 +373,11 @@ export const failoverSetup = setup({
     })),
   },
 });
+
+/** A regain that finds the failover ended brings its history record: both copies then report its figures. */
+function historyOf(context: FailoverContext, o: StepOutput | undefined): Pick<FailoverContext, 'history'> | Record<string, never> {
+  return o?.history && context.history === undefined ? { history: { ...o.history } } : {};
+}
 
 function inputOfContext(context: FailoverContext): FailoverInput {
   return { request: context.request, role: context.role, cluster: context.cluster, policy: context.policy };

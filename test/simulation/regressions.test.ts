@@ -181,6 +181,10 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string; 
       stallPoints: [{ cluster: 'west', atMs: 105042, durationMs: 148822 }],
     },
   },
+  {
+    name: 'a CONSISTENCY source that learns of the success through a lease regain reports the history record\'s downtime and duration, as the target does (seed=1619671376, generated-1, CONSISTENCY planned force; found by the daemon-level swarm: failover-copies-agree violated on metrics)',
+    pin: { seed: 1619671376, scenario: 'generated-1', failover: { mode: 'CONSISTENCY', type: 'planned', force: true } },
+  },
 ];
 
 describe('simulation: regressions (fixed)', () => {

@@ -350,7 +350,7 @@ export function globalStateSteps(w: FailoverWiring) {
    * holds the lock. A failover that succeeded needs no lease any more (this side only observes or finishes as the
    * new owner); one that ended without success must be undone on this side, so the lock is taken for that.
    */
-  const regain = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+  const regainOrEnd = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
     const r = input.request;
     const record = await requireGroup(w, input, ctx);
     const lock = record.lock;
@@ -396,6 +396,17 @@ export function globalStateSteps(w: FailoverWiring) {
     if (h) out.observed = endedObservation(h);
     else if (sameFailover(taken, r.failoverId) && taken.volumeState?.state === 'FAILED') out.observed = 'FAILED';
     return out;
+  };
+
+  /**
+   * The regain, and when the failover has ended by then, its history record's figures: a side that learns of the end
+   * through a regain (its lease lapsed after the peer released the lock) reports the same downtime and duration as
+   * the peer (found by the daemon-level swarm: the CONSISTENCY source reported its own, longer figures).
+   */
+  const regain = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
+    const out = await regainOrEnd(input, ctx);
+    const h = await historyOf(w, input, ctx.log, ctx.signal);
+    return h ? { ...out, history: figuresOf(h) } : out;
   };
 
   const probe: TaskRunner<ReachabilityOutput, StepInput> = async ({ input, signal }) => {
