@@ -516,7 +516,9 @@ const unplannedSource: BranchPlan = {
       stage: 'Completion',
       tasks: [
         t('waitingForCompletion', 'WaitForFailoverCompletion', 'waitForPeer', 'forward', {
-          params: { awaiting: ['OWNED', 'COMPLETED'], untilRecorded: true },
+          // endsWhenSuperseded: a newer failover that moved the group ends this wait as FAILED (recorded so, if its
+          // superseded target has not).
+          params: { awaiting: ['OWNED', 'COMPLETED'], untilRecorded: true, endsWhenSuperseded: true },
           marks: ['peerMetrics', 'history'],
           outcomes: { OWNED: 'completed', COMPLETED: 'completed', ENDED_SUCCESS: 'completed', FAILED: 'failed', ENDED_FAILED: 'failed', ENDED_ROLLED_BACK: 'rolledBack' },
         }),

@@ -185,6 +185,17 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string; 
     name: 'a CONSISTENCY source that learns of the success through a lease regain reports the history record\'s downtime and duration, as the target does (seed=1619671376, generated-1, CONSISTENCY planned force; found by the daemon-level swarm: failover-copies-agree violated on metrics)',
     pin: { seed: 1619671376, scenario: 'generated-1', failover: { mode: 'CONSISTENCY', type: 'planned', force: true } },
   },
+  {
+    name: 'the old source of an unplanned failover superseded by an automatic failover back ends FAILED and records it, whichever way its target ended (seed=1596924361, generated-46, CONSISTENCY unplanned, auto trigger, target crash at 9, source stall; found by the daemon-level swarm: failover-ends violated)',
+    pin: {
+      seed: 1596924361,
+      scenario: 'generated-46',
+      failover: { mode: 'CONSISTENCY', type: 'unplanned', force: false, trigger: 'auto' },
+      crashPoints: [{ cluster: 'west', atTransition: 9, downMs: 84064 }],
+      stallPoints: [{ cluster: 'east', atMs: 0, durationMs: 61008 }],
+    },
+    outcome: 'failed',
+  },
 ];
 
 describe('simulation: regressions (fixed)', () => {

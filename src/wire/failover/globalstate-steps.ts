@@ -68,6 +68,12 @@ function ownedByThisFailover(record: GroupRecord, input: StepInput): boolean {
   return record.ownerCluster === input.request.targetCluster && record.lastFailover?.failoverId === input.request.failoverId;
 }
 
+/** The newer failover that moved the group after this one was asked for, if any. */
+function supersededBy(record: GroupRecord, input: StepInput): string | undefined {
+  const last = record.lastFailover;
+  return last !== undefined && last.failoverId !== input.request.failoverId && last.atMs >= input.request.requestedAtMs ? last.failoverId : undefined;
+}
+
 /** This failover's lease is held and current: the failover has not ended (history comes before the release). */
 function leaseHeld(record: GroupRecord, input: StepInput, nowMs: number): boolean {
   const lock = record.lock;
@@ -227,6 +233,13 @@ export function globalStateSteps(w: FailoverWiring) {
           if (h) return { ...peerMetrics(record, input.request.failoverId), ...hit, history: figuresOf(h) };
         } else {
           if (sameFailover(record, input.request.failoverId) && record.volumeState?.state === 'FAILED') return { ...peerMetrics(record, input.request.failoverId), observed: 'FAILED' };
+          // A newer failover moved the group after this one was asked for: this one can no longer end as it was meant
+          // to, and its superseded peer may never record that (found by the daemon-level swarm: automatic failovers
+          // back and forth while the unplanned target was down left the old source waiting for good).
+          if (input.params.endsWhenSuperseded === true && supersededBy(record, input) !== undefined) {
+            const h = await recordSuperseded(input, ctx, record);
+            return { ...peerMetrics(record, input.request.failoverId), observed: endedObservation(h), history: figuresOf(h) };
+          }
           // History is written before the lock is released: while this failover's lease holds, it has not ended, and
           // the poll costs one read instead of two.
           const h = leaseHeld(record, input, nowMs()) ? undefined : await historyOf(w, input, ctx.log, ctx.signal);
@@ -318,6 +331,14 @@ export function globalStateSteps(w: FailoverWiring) {
     return entry;
   };
 
+  /** Records this superseded failover as FAILED (once per failover: the first side to get here writes it); the standing record. */
+  const recordSuperseded = async (input: StepInput, ctx: StepCtx, record: GroupRecord): Promise<HistoryRecord> => {
+    const entry = historyEntry(input, 'FAILED', record);
+    const recorded = await gs.recordHistory(entry, { log: ctx.log, signal: ctx.signal });
+    ctx.log.info({ recorded, owner: record.ownerCluster, version: record.version }, 'Superseded by a newer failover: this failover ended FAILED');
+    return recorded ? entry : ((await historyOf(w, input, ctx.log, ctx.signal)) ?? entry);
+  };
+
   const recordHistory = async (input: StepInput, ctx: StepCtx): Promise<Partial<StepOutput>> => {
     const status = input.params.status as HistoryRecord['status'];
     const record = await gs.getGroup(input.request.groupId, { log: ctx.log, signal: ctx.signal });
@@ -361,8 +382,7 @@ export function globalStateSteps(w: FailoverWiring) {
       // whichever side gets here first writes it). Without it the peer, which ends on this failover's history, would
       // wait for good (found by the daemon-level swarm: an automatic failover back while the unplanned target
       // stalled left the old source waiting).
-      const recorded = await gs.recordHistory(historyEntry(input, 'FAILED', record), { log: ctx.log, signal: ctx.signal });
-      ctx.log.info({ recorded, owner: record.ownerCluster, version: record.version }, 'Superseded by a newer failover: recorded this failover as FAILED');
+      await recordSuperseded(input, ctx, record);
       throw new DriverError('Conflict', 'engine', 'regainLease', `group ${r.groupId} is at version ${record.version} owned by ${record.ownerCluster}; this failover validated version ${input.expectedVersion}`, { reason: 'Superseded' });
     }
     const h = await historyOf(w, input, ctx.log, ctx.signal);
