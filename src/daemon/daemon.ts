@@ -62,8 +62,11 @@ export interface DaemonOptions {
    * its invariants, stage spans and crash points here; it never changes what the daemon does.
    */
   onSnapshot?: (e: HostSnapshotEvent) => void;
-  /** An observer of a failover actor that failed with a programmer error (the daemon logs it either way). */
-  onActorError?: (failoverId: string, error: unknown) => void;
+  /**
+   * An observer of a failover actor (by failover id) or a rejoin (by group id) that failed with a programmer error
+   * (the daemon logs it either way; the simulator turns it into a crash of the run).
+   */
+  onActorError?: (id: string, error: unknown) => void;
   /** An observer of a persisted failover the host refused to restore at start (the daemon logs it either way). */
   onRestoreRefused?: (failoverId: string, error: Error) => void;
 }
@@ -197,6 +200,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ...(o.trace ? { trace: o.trace } : {}),
     failoverActive,
     onChange: (g) => late.groups?.touch(g),
+    onActorError: (g, err) => {
+      log.error({ groupId: g, err }, 'Rejoin actor failed with a programmer error');
+      o.onActorError?.(g, err);
+    },
     ...(served.gvk.CronJob ? { cronJobKind: served.gvk.CronJob } : {}),
   });
   const fences = new FenceLifter({

@@ -37,7 +37,7 @@ export interface FenceLifterDeps {
 /** Whether `peer` published that it stood down for the group's current ownership (owner, version, token). */
 export function peerStoodDown(record: GroupRecord, clusters: readonly ClusterStatusRecord[], peer: string): boolean {
   const sd = standDownOf(clusters.find((c) => c.cluster === peer)?.components);
-  return sd !== undefined && sd.phase === 'StoodDown' && ownershipKey({ ownerCluster: sd.owner, version: sd.version, fencingToken: sd.fencingToken }) === ownershipKey(record);
+  return sd !== undefined && sd.phase === 'StoodDown' && ownershipKey({ ownerCluster: sd.owner, version: sd.version }) === ownershipKey(record);
 }
 
 export class FenceLifter {

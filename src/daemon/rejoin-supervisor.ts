@@ -47,6 +47,8 @@ export interface RejoinSupervisorDeps {
   failoverActive(groupId: string): boolean;
   /** The stand-down state of a group changed (the group's status and next heartbeat show it). */
   onChange(groupId: string): void;
+  /** A programmer error ended a rejoin chart (not retried). */
+  onActorError?(groupId: string, err: unknown): void;
 }
 
 interface Entry {
@@ -58,8 +60,12 @@ interface Entry {
   log: Logger;
 }
 
-export function ownershipKey(o: { ownerCluster: string; version: number; fencingToken: number }): string {
-  return `${o.ownerCluster}/${o.version}/${o.fencingToken}`;
+/**
+ * What a stand-down is for: the group's ownership (owner and version). Not the fencing token, which every lock
+ * acquisition raises: a standby is not stood down again for each failover that takes the lock.
+ */
+export function ownershipKey(o: { ownerCluster: string; version: number }): string {
+  return `${o.ownerCluster}/${o.version}`;
 }
 
 /** A cluster's published stand-down of a group, read from its heartbeat record (undefined when none). */
@@ -118,7 +124,7 @@ export class RejoinSupervisor {
     const key = ownershipKey(record);
     if (e?.actor) return; // the running chart reads ownership itself; its result is checked on the next beat
     if (e && e.key === key && e.view.phase === 'StoodDown') return;
-    if (e && e.key === key && e.view.phase === 'Failed' && !o.reconnected && this.deps.clock.now() < (e.retryAtMs ?? 0)) return;
+    if (e && e.key === key && e.view.phase === 'Failed' && (e.retryAtMs === Number.POSITIVE_INFINITY || (!o.reconnected && this.deps.clock.now() < (e.retryAtMs ?? 0)))) return;
     this.start(groupId, spec, record, e && e.key === key ? e.failures : 0, o.heartbeatIntervalMs);
   }
 
@@ -179,9 +185,8 @@ export class RejoinSupervisor {
         if (snap.status === 'done') this.finished(groupId, entry, snap.output as RejoinOutput, heartbeatIntervalMs);
       },
       error: (err) => {
-        // A programmer error in the chart or its wiring: never a silent stand-down; say so loudly and retry later.
+        // A programmer error in the chart or its wiring: a crash, never a silent or retried stand-down.
         if (entry.actor !== actor) return;
-        log.error({ err }, 'Rejoin actor failed with a programmer error');
         this.finished(groupId, entry, { outcome: 'failed', error: { kind: 'Internal', driver: 'engine', op: 'rejoin', message: err instanceof Error ? err.message : String(err) } }, heartbeatIntervalMs);
       },
     });
@@ -205,6 +210,14 @@ export class RejoinSupervisor {
       this.stats.stoodDown++;
       entry.log.info({ owner: entry.view.owner, version: entry.view.version }, 'Stood down: traffic off, workloads at 0, volumes secondary');
       this.deps.trace?.('daemon.rejoin-stood-down', { cluster: me, group: groupId, owner: entry.view.owner, version: entry.view.version });
+    } else if (out.error?.kind === 'Internal') {
+      // A bug (in a step, or the chart itself): not retried; the group shows it, and the host is told (it crashes
+      // the simulated run, and is logged at error level by the daemon).
+      entry.retryAtMs = Number.POSITIVE_INFINITY;
+      const error = `Internal: ${out.error.message}`;
+      entry.view = { phase: 'Failed', owner: entry.view.owner, version: entry.view.version, fencingToken: entry.view.fencingToken, sinceMs: now, error };
+      this.stats.failed++;
+      this.deps.onActorError?.(groupId, new Error(`rejoin of ${groupId} on ${me}: ${out.error.message}`));
     } else {
       entry.failures++;
       const waitMs = Math.min(STAND_DOWN_RETRY_MAX_MS, Math.max(1_000, heartbeatIntervalMs) * 2 ** Math.min(entry.failures - 1, 16));
