@@ -36,7 +36,9 @@ describe('daemon: rejoin supervisor', () => {
       },
     });
     sup.check('shop/storefront', spec, record, { reconnected: false, heartbeatIntervalMs: 1_000 });
-    await first;
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([first, new Promise((_, reject) => (bound = setTimeout(() => reject(new Error('the bug never reached the crash hook')), 10_000)))]);
+    clearTimeout(bound);
     expect(String(bugs[0])).toContain('a bug in the wiring');
     expect(sup.view('shop/storefront')).toMatchObject({ phase: 'Failed', owner: 'west', version: 2 });
     // The next heartbeats (even one after a reconnect) do not run it again.
