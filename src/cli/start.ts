@@ -179,7 +179,7 @@ export async function runStart(out: (s: string) => void, o: StartOptions): Promi
     out(
       `Outcome: ${ok ? 'SUCCESS' : 'FAILED'} (${sides.map((c) => `${c} ${final[c]?.status ?? 'no Failover'}`).join(', ')}): ${lead.message ?? ''}; downtime ${(m.totalDowntimeSeconds ?? 0).toFixed(1)}s, duration ${(m.totalFailoverTimeSeconds ?? 0).toFixed(1)}s\n`,
     );
-    out(`Replay: npx failoverctl simulate --seed ${START_SEED} --scenario ${START_SCENARIO} --mode CONSISTENCY --type planned --profile none   (the same failover, seed and scenario on the deterministic simulator; it replays byte for byte)\n`);
+    out(`Replay: npx failoverctl simulate --seed ${START_SEED} --scenario ${START_SCENARIO} --mode CONSISTENCY --type planned --profile none   (the same scenario and failover on the deterministic simulator, which replays byte for byte; this run on the wall clock does not)\n`);
     if (o.keep) {
       // The group now runs on the target: the next failover goes back.
       const back = sampleFailover(served, `sample-failback-${utcStamp(clock.now())}`, { from: sample.target, to: sample.source });
