@@ -290,6 +290,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       f.stop();
       g.stop();
       rejoin.stop();
+      fences.stop();
       caches.stop();
       host.crash(); // stops every actor where it is; their snapshots are persisted for the next start
       log.info('Stopped daemon');

@@ -45,6 +45,7 @@ export class FenceLifter {
   private readonly clear = new Set<string>();
   private readonly inFlight = new Set<string>();
   private readonly log: Logger;
+  private stopped = false;
   stats = { lifted: 0, checks: 0 };
 
   constructor(private readonly deps: FenceLifterDeps) {
@@ -56,13 +57,18 @@ export class FenceLifter {
     this.clear.clear();
   }
 
+  /** The daemon stops: no lift starts or writes after this. */
+  stop(): void {
+    this.stopped = true;
+  }
+
   /**
    * After a heartbeat of a group this cluster owns: for each peer that reports it stood down for the current
    * ownership, lift this cluster's fence against it when every other owned group allows it too.
    */
   afterOwnerHeartbeat(record: GroupRecord, clusters: readonly ClusterStatusRecord[]): void {
     const me = this.deps.clusterName;
-    if (record.ownerCluster !== me) return;
+    if (this.stopped || record.ownerCluster !== me) return;
     for (const c of clusters) {
       const peer = c.cluster;
       if (peer === me || this.clear.has(peer) || this.inFlight.has(peer)) continue;
@@ -117,8 +123,8 @@ export class FenceLifter {
         this.clear.add(peer);
         return;
       }
-      // Look again right before the write: a failover may have started while the fence was read.
-      if (this.blockers(peer).length) return;
+      // Look again right before the write: a failover may have started (or the daemon stopped) while it was read.
+      if (this.stopped || this.blockers(peer).length) return;
       await fencedPatch(port, ref, (o) => (o.spec?.fenceState === 'Unfenced' ? undefined : { spec: { fenceState: 'Unfenced' } }), { token, log });
       this.clear.add(peer);
       this.stats.lifted++;
