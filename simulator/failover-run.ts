@@ -33,6 +33,8 @@ export const USER_PARTY = 'user';
 export const CREATE_RETRY_MS = 1_000;
 /** How long after the faults heal every failover must have ended (a bound on the liveness phase). */
 export const LIVENESS_BOUND_MS = 30 * 60_000;
+/** How long (virtual seconds) the end of a run waits for a newer failover of the group to end before the checks. */
+export const NEWER_FAILOVER_BOUND_S = 15 * 60;
 /** How long the source site stays unreachable in an unplanned failover when the plan heals sooner. */
 export const UNPLANNED_OUTAGE_MS = 60_000;
 /** Generated scenarios are named `generated-<workloads>`: the group is drawn from the run's seed. */
@@ -487,6 +489,11 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   }
 
   // ----- run: safety, then liveness -----
+  /** Whether another failover of the group holds its lock now (one the daemons started after this one). */
+  const newerFailoverRuns = () => {
+    const lock = world.globalState.getGroup(groupId)?.lock;
+    return lock !== undefined && lock.failoverId !== request?.failoverId && lock.expiresAtMs >= kernel.now();
+  };
   const ended = () =>
     created &&
     request !== undefined &&
@@ -514,6 +521,9 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       // Let what the failover set in motion converge (pods starting, the last resync, the Failover copies'
       // statuses, the group statuses at the next heartbeat) before the eventual checks. Both are read once per
       // virtual second, not after every event.
+      // A newer failover of the group (an automatic one back, say) may still run: let it end first, so the checks
+      // judge the world it leaves (found by the daemon-level sweep: replicas-restored read a failback half done).
+      for (let i = 0; i < NEWER_FAILOVER_BOUND_S && newerFailoverRuns(); i++) await kernel.run({ untilMs: kernel.now() + 1_000 });
       for (let i = 0; i < 120 && !(world.converged() && objects!.settled()); i++) await kernel.run({ untilMs: kernel.now() + 1_000 });
       await objects!.awaitGroupStatus((ms) => kernel.run({ untilMs: kernel.now() + ms }));
       await objects!.awaitPlugins((ms) => kernel.run({ untilMs: kernel.now() + ms }), STAND_DOWN_BOUND_MS + 60_000);

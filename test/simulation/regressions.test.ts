@@ -196,6 +196,16 @@ const FIXED: Array<{ name: string; pin: Omit<Pin, 'profile'>; outcome?: string; 
     },
     outcome: 'failed',
   },
+  {
+    name: 'the end of a run waits for a newer (automatic) failover of the group to end before judging the world (seed=2091340829, generated-35, CONSISTENCY unplanned, auto trigger, target crash at 12; found by the daemon-level sweep: replicas-restored read a failback half done)',
+    pin: {
+      seed: 2091340829,
+      scenario: 'generated-35',
+      failover: { mode: 'CONSISTENCY', type: 'unplanned', force: false, trigger: 'auto' },
+      crashPoints: [{ cluster: 'west', atTransition: 12, downMs: 70782 }],
+    },
+    outcome: 'failed',
+  },
 ];
 
 describe('simulation: regressions (fixed)', () => {
