@@ -2,25 +2,19 @@
 // failover id keys the lease, the history and the snapshots). It is built in one place from what a Failover object
 // says (its names, its spec, the pinned source cluster and request time) and the group's spec, so the daemon's
 // reconciler, the simulator and the benchmark floor cannot drift apart.
-import type { FailoverMode, FailoverRequest, FailoverType } from '../../machines/failover/failover.types.ts';
-import { groupIdOf, type FailoverGroupSpec } from '../../machines/failover/group.types.ts';
+import type { FailoverRequest } from '../../machines/failover/failover.types.ts';
+import { groupIdOf } from '../../machines/failover/group.types.ts';
 import { failoverIdOf } from './failover-spec.ts';
 
-export interface FailoverRequestInput {
+/**
+ * What a request is built from: the request's own fields, except the three derived from the Failover object's
+ * identity and the group (`failoverId`, `failoverName`, `groupId`); `sourceCluster` and `requestedAtMs` are the
+ * pinned ones.
+ */
+export type FailoverRequestInput = Omit<FailoverRequest, 'failoverId' | 'failoverName' | 'groupId'> & {
   /** The Failover object's namespace and name (its identity on every cluster). */
   failover: { namespace: string; name: string };
-  /** The group's spec, as read from this cluster's FailoverGroup object. */
-  group: FailoverGroupSpec;
-  /** The pinned source cluster (the owner when the Failover was first accepted). */
-  sourceCluster: string;
-  targetCluster: string;
-  mode: FailoverMode;
-  type: FailoverType;
-  force: boolean;
-  reason: string;
-  /** The pinned request time (epoch milliseconds). */
-  requestedAtMs: number;
-}
+};
 
 /** The request one group's failover runs with; the same input gives the same request on every cluster. */
 export function failoverRequestOf(i: FailoverRequestInput): FailoverRequest {
